@@ -1,0 +1,189 @@
+r"""The architecture-graph contract: one PyG :class:`~torch_geometric.data.Data` per architecture.
+
+Every loader in :mod:`pyg_nar.datasets` (and :func:`pyg_nar.onnx.from_onnx`) builds its graphs
+with :func:`arch_data`, so every graph in the project has the same fields:
+
+=================  ==================  ==========================================================
+field              shape / dtype       meaning
+=================  ==================  ==========================================================
+``op``             ``[N]`` long        operation of each node, an index into the dataset's
+                                       operation vocabulary (``dataset.op_vocab``)
+``edge_index``     ``[2, E]`` long     directed edges along the data flow, ``source -> target``;
+                                       nodes are numbered in a topological order, so
+                                       ``edge_index[0] < edge_index[1]`` for every edge
+``num_nodes``      int                 ``N``
+``y``              ``[1]`` float       the target (accuracy as a fraction in ``[0, 1]``, latency
+                                       in milliseconds, ...); ``[B]`` after batching
+``arch_id``        ``[1]`` long        the architecture's index in its benchmark
+``op_attrs``       ``[N, 8]`` float    *whole networks only*: kernel, stride, padding, dilation,
+                                       groups, has-bias, perm, output padding (NAR-Former supp.
+                                       Table 1); 0 where a node has no such attribute
+``out_shape``      ``[N, 4]`` float    *whole networks only*: output tensor shape (N, C, H, W),
+                                       zero-padded for lower-rank outputs
+``static``         ``[1, S]`` float    *whole networks only*: graph-level features (batch size,
+                                       FLOPs, parameters, memory access)
+=================  ==================  ==========================================================
+
+Fields added by :mod:`pyg_nar.transforms` (tokens, generations, flow pairs, ...) are
+documented there. Any field whose name ends in ``_index`` holds node indices and is
+offset by PyG's batching, so the stock :class:`torch_geometric.loader.DataLoader` batches
+every field without a custom collate.
+
+Invalid graphs raise :class:`ArchitectureError`, whose message names the architecture and
+the problem (unknown operation, edge to a missing node, cycle).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import torch
+from torch import Tensor
+from torch_geometric.data import Data
+
+__all__ = ["ArchitectureError", "arch_data", "check_dag", "topological_order"]
+
+#: Number of per-node attribute slots of whole-network graphs (``op_attrs``).
+NUM_OP_ATTRS = 8
+#: Rank of the per-node output shape of whole-network graphs (``out_shape``).
+OUT_SHAPE_DIMS = 4
+
+
+class ArchitectureError(ValueError):
+    """An architecture that does not satisfy the graph contract; the message names it."""
+
+
+def topological_order(num_nodes: int, edge_index: Tensor, name: str = "architecture") -> Tensor:
+    """Return a topological order of the nodes (Kahn's algorithm, smallest index first).
+
+    The order is stable: a graph already numbered topologically gets ``arange(N)``.
+    Raises :class:`ArchitectureError` naming a node on a cycle.
+    """
+    src, dst = edge_index.tolist() if edge_index.numel() else ([], [])
+    indeg = [0] * num_nodes
+    succ: list[list[int]] = [[] for _ in range(num_nodes)]
+    for s, d in zip(src, dst):
+        succ[s].append(d)
+        indeg[d] += 1
+    import heapq
+
+    ready = [v for v in range(num_nodes) if indeg[v] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        v = heapq.heappop(ready)
+        order.append(v)
+        for w in succ[v]:
+            indeg[w] -= 1
+            if indeg[w] == 0:
+                heapq.heappush(ready, w)
+    if len(order) < num_nodes:
+        on_cycle = _node_on_cycle(num_nodes, src, dst, set(order))
+        raise ArchitectureError(f"{name}: the graph has a cycle through node {on_cycle}")
+    return torch.tensor(order, dtype=torch.long)
+
+
+def _node_on_cycle(num_nodes: int, src: Sequence[int], dst: Sequence[int], done: set) -> int:
+    """A node on a cycle, among the nodes Kahn's algorithm could not order.
+
+    Each such node keeps a predecessor that is also unordered, so walking predecessors
+    from any of them must repeat a node, and the repeated node lies on a cycle.
+    """
+    pred: dict[int, int] = {}
+    for s, d in zip(src, dst):
+        if s not in done and d not in done:
+            pred.setdefault(d, s)
+    v = next(iter(pred))
+    seen = set()
+    while v not in seen:
+        seen.add(v)
+        v = pred[v]
+    return v
+
+
+def check_dag(num_nodes: int, edge_index: Tensor, name: str = "architecture") -> None:
+    """Check that ``edge_index`` is a valid DAG over ``num_nodes`` numbered topologically."""
+    if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise ArchitectureError(f"{name}: edge_index must have shape [2, E], got {tuple(edge_index.shape)}")
+    if edge_index.numel():
+        lo, hi = int(edge_index.min()), int(edge_index.max())
+        if lo < 0 or hi >= num_nodes:
+            bad = edge_index[:, ((edge_index < 0) | (edge_index >= num_nodes)).any(0)][:, 0].tolist()
+            raise ArchitectureError(
+                f"{name}: edge {bad[0]} -> {bad[1]} points to a node that does not exist "
+                f"(the graph has {num_nodes} nodes)")
+        back = edge_index[0] >= edge_index[1]
+        if bool(back.any()):
+            topological_order(num_nodes, edge_index, name)  # names a cycle node if there is one
+            s, d = edge_index[:, back][:, 0].tolist()
+            raise ArchitectureError(
+                f"{name}: edge {s} -> {d} does not follow the topological numbering "
+                f"(every edge must go from a smaller to a larger node index)")
+
+
+def arch_data(
+    op: Sequence[int] | Tensor,
+    edge_index: Sequence[Sequence[int]] | Tensor,
+    y: float | None = None,
+    *,
+    name: str = "architecture",
+    num_ops: int | None = None,
+    arch_id: int | None = None,
+    renumber: bool = False,
+    **fields,
+) -> Data:
+    """Build one architecture graph that satisfies the contract above.
+
+    Args:
+        op: operation index of each node.
+        edge_index: ``[2, E]`` directed edges (source -> target), or a list of ``(s, t)`` pairs.
+        y: the target, stored as a float tensor of shape ``[1]``.
+        name: how error messages refer to the architecture (e.g. its arch string or file).
+        num_ops: size of the operation vocabulary, to check ``op`` against.
+        arch_id: the architecture's index in its benchmark.
+        renumber: if ``True``, nodes not numbered topologically are renumbered (node-level
+            ``fields`` are permuted alongside); if ``False`` such a graph is an error.
+        **fields: further fields (``op_attrs``, ``out_shape``, ``static``, ...); tensors whose
+            first dimension is ``N`` are treated as node-level when renumbering.
+    """
+    op = torch.as_tensor(op, dtype=torch.long).view(-1)
+    ei = torch.as_tensor(edge_index, dtype=torch.long)
+    if ei.numel() == 0:
+        ei = ei.view(2, 0)
+    elif ei.dim() == 2 and ei.size(0) != 2 and ei.size(1) == 2:
+        ei = ei.t()
+    ei = ei.contiguous()
+    n = op.numel()
+    if n == 0:
+        raise ArchitectureError(f"{name}: the architecture has no nodes")
+    if num_ops is not None and (int(op.min()) < 0 or int(op.max()) >= num_ops):
+        node = int(((op < 0) | (op >= num_ops)).nonzero()[0])
+        raise ArchitectureError(
+            f"{name}: node {node} has operation index {int(op[node])}, outside the vocabulary "
+            f"of {num_ops} operations")
+    if renumber and ei.numel() and bool((ei[0] >= ei[1]).any()):
+        order = topological_order(n, ei, name)
+        rank = torch.empty_like(order)
+        rank[order] = torch.arange(n)
+        ei = rank[ei]
+        op = op[order]
+        fields = {k: (v[order] if isinstance(v, Tensor) and v.dim() and v.size(0) == n
+                      and k not in ("static",) else v) for k, v in fields.items()}
+    check_dag(n, ei, name)
+    data = Data(op=op, edge_index=ei, num_nodes=n, **fields)
+    if y is not None:
+        data.y = torch.tensor([float(y)], dtype=torch.float)
+    if arch_id is not None:
+        data.arch_id = torch.tensor([int(arch_id)], dtype=torch.long)
+    return data
+
+
+def op_indices(names: Iterable[str], vocab: Sequence[str], name: str = "architecture") -> list[int]:
+    """Map operation names to vocabulary indices; an unknown name is an :class:`ArchitectureError`."""
+    lookup = {v: i for i, v in enumerate(vocab)}
+    out = []
+    for node, n in enumerate(names):
+        if n not in lookup:
+            raise ArchitectureError(
+                f"{name}: node {node} has unknown operation {n!r} (known: {', '.join(vocab)})")
+        out.append(lookup[n])
+    return out

@@ -1,0 +1,79 @@
+"""Train/validation/test splits as the papers use them.
+
+Both return a dict of index tensors ``{"train", "val", "test"}`` into a dataset of
+``num_archs`` architectures; index a PyG dataset with them (``dataset[split["train"]]``).
+
+* :func:`narformer_split` -- NAR-Former (CVPR'23): a fixed, seeded permutation; train is its
+  first ``K`` entries, validation the next 200, and Kendall's tau is reported on the **whole
+  space** (``test`` is every architecture, the training ones included, as in the paper and
+  its code). ``heldout`` holds the architectures in neither train nor val, for an honest
+  held-out figure.
+* :func:`flowerformer_split` -- FlowerFormer (CVPR'24): a seeded permutation; the train pool
+  is its first ``train_pool`` entries and train the first ``train_ratio`` of the pool;
+  validation is the next 40 and test everything else.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = ["permutation", "narformer_split", "flowerformer_split"]
+
+#: Training-pool sizes of the FlowerFormer protocol (its ``experiments.py``).
+FLOWERFORMER_TRAIN_POOL = {"nasbench101": 7290, "nasbench201": 7813, "nasbench_graph": 13103}
+
+
+def permutation(num_archs: int, seed: int | None) -> Tensor:
+    """``numpy.random.RandomState(seed).permutation(num_archs)``; ``None`` keeps the order."""
+    if seed is None:
+        return torch.arange(num_archs)
+    return torch.from_numpy(np.random.RandomState(seed).permutation(num_archs)).long()
+
+
+def _train_count(train_size: int | float, total: int, what: str) -> int:
+    if isinstance(train_size, float) and 0 < train_size < 1:
+        n = int(train_size * total)
+    else:
+        n = int(train_size)
+    if not 0 < n <= total:
+        raise ValueError(f"{what}: train size {train_size!r} gives {n} architectures, outside 1..{total}")
+    return n
+
+
+def narformer_split(num_archs: int, train_size: int | float, num_val: int = 200,
+                    seed: int | None = 0) -> dict[str, Tensor]:
+    """NAR-Former protocol. ``train_size`` is a count or a fraction of the whole space
+    (the paper's 0.1% / 1% / 5% / 50%; on NB201 5% -> 781, 10% -> 1562, 50% -> 7812)."""
+    n_train = _train_count(train_size, num_archs, "narformer_split")
+    if n_train + num_val > num_archs:
+        raise ValueError(f"narformer_split: {n_train} train + {num_val} val exceed {num_archs} architectures")
+    perm = permutation(num_archs, seed)
+    return {
+        "train": perm[:n_train],
+        "val": perm[n_train:n_train + num_val],
+        "test": torch.arange(num_archs),
+        "heldout": perm[n_train + num_val:],
+    }
+
+
+def flowerformer_split(num_archs: int, train_ratio: float, train_pool: int | None = None,
+                       num_val: int = 40, seed: int | None = 0) -> dict[str, Tensor]:
+    """FlowerFormer protocol: train = ``int(train_ratio * train_pool)`` architectures.
+
+    ``train_pool`` defaults to ``num_archs // 2`` (NB201's 7813 = ceil(15625 / 2) is in
+    :data:`FLOWERFORMER_TRAIN_POOL`). ``seed=None`` keeps the dataset order (FlowerFormer's
+    seed 21 did that); the reference runs of this project use ``seed=0``.
+    """
+    pool = train_pool if train_pool is not None else num_archs // 2
+    if not 0 < pool <= num_archs:
+        raise ValueError(f"flowerformer_split: train pool {pool} outside 1..{num_archs}")
+    n_train = _train_count(train_ratio if train_ratio < 1 else int(train_ratio), pool, "flowerformer_split")
+    if n_train + num_val >= num_archs:
+        raise ValueError(f"flowerformer_split: {n_train} train + {num_val} val leave no test architectures")
+    perm = permutation(num_archs, seed)
+    return {
+        "train": perm[:n_train],
+        "val": perm[n_train:n_train + num_val],
+        "test": perm[n_train + num_val:],
+    }
