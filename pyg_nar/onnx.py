@@ -147,14 +147,26 @@ def strip_weights(model, min_elements: int = 0):
 
     out = onnx.ModelProto()
     out.CopyFrom(model)
-    floating = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE,
-                onnx.TensorProto.BFLOAT16}
-    for t in out.graph.initializer:
+    _strip_in_place(out, min_elements)
+    return out
+
+
+def _floating_types() -> set:
+    import onnx
+
+    return {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE,
+            onnx.TensorProto.BFLOAT16}
+
+
+def _strip_in_place(model, min_elements: int = 0) -> None:
+    import onnx
+
+    floating = _floating_types()
+    for t in model.graph.initializer:
         if t.data_type in floating and math.prod(t.dims) >= min_elements:
             for f in ("raw_data", "float_data", "double_data", "int32_data", "external_data"):
                 t.ClearField(f)
             t.data_location = onnx.TensorProto.DEFAULT
-    return out
 
 
 def _describe(nodes, i: int) -> str:
@@ -309,6 +321,7 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
     # work on a copy: inputs / outputs / value_info are rewritten below
     m = onnx.ModelProto()
     m.CopyFrom(model)
+    _strip_in_place(m)  # values are never used; smaller protos make shape inference faster
     g = m.graph
     nodes = list(g.node)
 
@@ -405,8 +418,7 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
             s = shapes.get(t)
             if t and s is not None and s[0] is not None:
                 mem += math.prod(s[0]) * _itemsize(s[1])
-    floating = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE,
-                onnx.TensorProto.BFLOAT16}
+    floating = _floating_types()
     params = sum(math.prod(t.dims) for t in g.initializer if t.data_type in floating)
     batch = out_shape[0][0] if k else (batch_size or 1)
     if batch_size is not None:
