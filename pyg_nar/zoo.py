@@ -180,9 +180,9 @@ def _build_resnet(cfg):
 
 def _sample_vgg(r):
     stages = r.randint(3, 5)
-    base = r.choice([8, 16, 24])
+    base = r.choice([8, 12, 16])
     return {"depths": [r.randint(1, 2) for _ in range(stages)],
-            "widths": [min(base * 2 ** i, 128) for i in range(stages)],
+            "widths": [min(base * 2 ** i, 64) for i in range(stages)],
             "kernels": [r.choice([3, 5]) for _ in range(stages)],
             "batch_norm": r.random() < 0.5, "hidden": r.choice([64, 128])}
 
@@ -371,7 +371,7 @@ def _sample_nasbench201(r):
     ops = [r.choice(_NB201_OPS) for _ in range(6)]
     it = iter(ops)
     arch = "+".join("|" + "|".join(f"{next(it)}~{j}" for j in range(i)) + "|" for i in range(1, 4))
-    return {"arch_str": arch, "channels": r.choice([8, 12, 16]), "cells_per_stage": r.randint(1, 3)}
+    return {"arch_str": arch, "channels": r.choice([4, 8, 12]), "cells_per_stage": r.randint(1, 3)}
 
 
 class _Zero(nn.Module):
