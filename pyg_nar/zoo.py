@@ -28,6 +28,8 @@ FAMILIES = ("alexnet", "efficientnet", "googlenet", "mnasnet", "mobilenetv2", "m
             "nasbench201", "resnet", "squeezenet", "vgg")
 
 _INPUT_SIZES = (32, 48, 64, 96)
+# families whose cost grows fastest with resolution sample from fewer sizes
+_FAMILY_INPUT_SIZES = {"nasbench201": (32, 48), "vgg": (32, 48, 64)}
 _NUM_CLASSES = 10
 
 
@@ -180,7 +182,7 @@ def _build_resnet(cfg):
 
 def _sample_vgg(r):
     stages = r.randint(3, 5)
-    base = r.choice([8, 12, 16])
+    base = r.choice([8, 12])
     return {"depths": [r.randint(1, 2) for _ in range(stages)],
             "widths": [min(base * 2 ** i, 64) for i in range(stages)],
             "kernels": [r.choice([3, 5]) for _ in range(stages)],
@@ -371,7 +373,7 @@ def _sample_nasbench201(r):
     ops = [r.choice(_NB201_OPS) for _ in range(6)]
     it = iter(ops)
     arch = "+".join("|" + "|".join(f"{next(it)}~{j}" for j in range(i)) + "|" for i in range(1, 4))
-    return {"arch_str": arch, "channels": r.choice([4, 8, 12]), "cells_per_stage": r.randint(1, 3)}
+    return {"arch_str": arch, "channels": r.choice([4, 8]), "cells_per_stage": r.randint(1, 2)}
 
 
 class _Zero(nn.Module):
@@ -463,7 +465,7 @@ def sample_config(family: str, rng=None) -> dict:
     """
     _check_family(family)
     r = _rng(rng)
-    cfg = {"family": family, "input_size": r.choice(_INPUT_SIZES)}
+    cfg = {"family": family, "input_size": r.choice(_FAMILY_INPUT_SIZES.get(family, _INPUT_SIZES))}
     cfg.update(_FAMILY_FUNCS[family][0](r))
     return cfg
 
