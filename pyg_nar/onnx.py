@@ -5,7 +5,9 @@ follows the contract of :mod:`pyg_nar.data`:
 
 * **Nodes.** One node per graph input (op ``"Input"``; NNLQP adds the same Input nodes), then
   one node per ONNX operator. Initializers and ``Constant`` operators are *not* nodes: they are
-  weights / constants read by operators. Nodes are numbered in a topological order, graph
+  weights / constants read by operators. Graph inputs that only feed parameter slots (a Conv's
+  kernel, a BatchNormalization's statistics, ...; old exporters list weights as inputs) count as
+  weights too, and their first dimension is never taken for a batch dimension. Nodes are numbered in a topological order, graph
   inputs first, so node 0 is the first graph input. Operators inside sub-graphs (``If``,
   ``Loop``) are not expanded: the outer operator is one node.
 * **Edges** follow tensors: ``u -> v`` when operator ``v`` reads a tensor that ``u`` writes
@@ -337,6 +339,16 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
         else:
             op_nodes.append(nd)
     graph_inputs = [vi for vi in g.input if vi.name not in const_names]
+    # old exporters (IR < 4) and some weight strippers list weights as graph inputs
+    weight_inputs = _weight_inputs(graph_inputs, op_nodes)
+    if weight_inputs:
+        const_names.update(weight_inputs)
+        for vi in graph_inputs:
+            if vi.name in weight_inputs:
+                shapes[vi.name] = _shape_of(vi)
+        graph_inputs = [vi for vi in graph_inputs if vi.name not in weight_inputs]
+    if not graph_inputs:
+        raise OnnxGraphError(f"{name}: the graph has no data input (every graph input is a weight)")
     if not op_nodes:
         raise OnnxGraphError(f"{name}: the graph has no operators besides constants")
 
@@ -420,6 +432,7 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
                 mem += math.prod(s[0]) * _itemsize(s[1])
     floating = _floating_types()
     params = sum(math.prod(t.dims) for t in g.initializer if t.data_type in floating)
+    params += sum(math.prod(shapes[w][0] or [0]) for w in weight_inputs if shapes[w][1] in floating)
     batch = out_shape[0][0] if k else (batch_size or 1)
     if batch_size is not None:
         batch = batch_size
@@ -437,6 +450,25 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
         raise
     except ArchitectureError as e:
         raise OnnxGraphError(str(e)) from None
+
+
+#: Input slots that hold parameters (weights, biases, statistics), per operator type.
+_PARAM_SLOTS = {"Conv": {1, 2}, "ConvTranspose": {1, 2}, "Gemm": {1, 2}, "MatMul": {1},
+                "BatchNormalization": {1, 2, 3, 4}, "InstanceNormalization": {1, 2},
+                "LayerNormalization": {1, 2}, "GroupNormalization": {1, 2}, "PRelu": {1}}
+
+
+def _weight_inputs(graph_inputs, op_nodes) -> set:
+    """Graph inputs that are weights: every operator reading them reads them in a parameter
+    slot (:data:`_PARAM_SLOTS`), e.g. the kernel of a Conv. They are not Input nodes."""
+    names = {vi.name for vi in graph_inputs}
+    param_use, data_use = set(), set()
+    for nd in op_nodes:
+        slots = _PARAM_SLOTS.get(nd.op_type, ())
+        for pos, t in enumerate(nd.input):
+            if t in names:
+                (param_use if pos in slots else data_use).add(t)
+    return param_use - data_use
 
 
 def _check_acyclic(n, src, dst, all_nodes, graph_inputs, name):

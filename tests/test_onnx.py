@@ -119,6 +119,16 @@ def test_weight_stripped_and_external_data(tiny_path, tmp_path):
     _same(from_onnx(ext), ref)
 
 
+def test_weights_listed_as_graph_inputs(tiny_path):
+    """IR-3 style: weights are graph inputs without initializers (no data at all)."""
+    model = onnx.load(tiny_path)
+    for t in model.graph.initializer:
+        model.graph.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+    del model.graph.initializer[:]
+    _same(from_onnx(model), from_onnx(tiny_path))
+    _same(from_onnx(model, batch_size=3), from_onnx(tiny_path, batch_size=3))
+
+
 def test_vocab_is_versioned_data():
     assert ONNX_OP_VOCAB_VERSION == 1
     vocab = onnx_op_vocab()

@@ -69,7 +69,8 @@ class NNLQP(InMemoryDataset):
         all_rows = read_gt(gt_path)
         # names index over the whole file, so filtered views (leave-one-family-out) agree
         self.model_types = sorted({r["model_type"] for r in all_rows})
-        self.platforms = sorted({r["platform"] for r in all_rows})
+        self.platforms = sorted({r["platform"] for r in all_rows},
+                                key=lambda p: (0, int(p), "") if p.isdigit() else (1, 0, p))
         self.rows = [r for r in all_rows if self._keep(r)]
         if not self.rows:
             raise ValueError(f"{gt_path}: no line matches model_types={self.model_type_filter} "
