@@ -268,7 +268,8 @@ def _node_flops(node, attrs: dict, shapes: dict, out_dims: list[int]) -> float:
 def static_features(batch_size: int, flops: float, params: float, memory_bytes: float) -> list[float]:
     """The ``static`` row: ``[batch size, MFLOPs, M parameters, memory access in MB]``.
 
-    FLOPs count multiply-accumulates summed over operators (:func:`_node_flops`); parameters are
+    FLOPs count multiply-accumulates summed over operators with floating-point outputs
+    (:func:`_node_flops`; integer shape arithmetic is not counted); parameters are
     the elements of floating-point initializers; memory access is the bytes every operator
     reads (activations and weights) and writes, summed over operators (no cache reuse).
     """
@@ -394,13 +395,16 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
         del g.value_info[:]
         for o in g.output:
             o.type.tensor_type.ClearField("shape")
-    try:
-        inferred = onnx.shape_inference.infer_shapes(m, strict_mode=True, data_prop=True)
-    except Exception as e:
-        raise OnnxGraphError(f"{name}: shape inference failed: {e}") from None
-    for vi in list(inferred.graph.input) + list(inferred.graph.value_info) + list(inferred.graph.output):
-        if vi.name not in shapes or shapes[vi.name][0] is None:
-            shapes[vi.name] = _shape_of(vi)
+    _infer_into(m, shapes, name)
+    values: dict = {}
+    for _ in range(_MAX_FOLD_ROUNDS):
+        # shape arithmetic that ONNX's data propagation cannot follow (Where, Equal, ... on
+        # Shape outputs, as exporters write for dynamic batch sizes): evaluate it and re-infer
+        if all(nd.output and shapes.get(nd.output[0], (None,))[0] is not None for nd in op_nodes):
+            break
+        if not _fold_shape_arithmetic(m, op_nodes, shapes, values):
+            break
+        _infer_into(m, shapes, name)
 
     # ---- node features -------------------------------------------------------------------
     other = _VOCAB_INDEX["Other"]
@@ -411,6 +415,7 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
         out_shape.append(_reduce_shape(shapes[vi.name][0]))
     flops = 0.0
     mem = 0.0
+    floating = _floating_types()
     for j, nd in enumerate(op_nodes):
         out = shapes.get(nd.output[0]) if nd.output else None
         if out is None or out[0] is None:
@@ -421,7 +426,8 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
         op_attrs.append(_op_attr_row(nd, a, shapes))
         out_shape.append(_reduce_shape(out[0]))
         try:
-            flops += _node_flops(nd, a, shapes, out[0])
+            if out[1] in floating:  # integer shape arithmetic is not floating-point work
+                flops += _node_flops(nd, a, shapes, out[0])
         except (TypeError, IndexError) as e:  # an input shape unknown
             raise OnnxGraphError(
                 f"{name}: cannot count the FLOPs of {_describe(all_nodes, k + j)}: an input "
@@ -430,7 +436,6 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
             s = shapes.get(t)
             if t and s is not None and s[0] is not None:
                 mem += math.prod(s[0]) * _itemsize(s[1])
-    floating = _floating_types()
     params = sum(math.prod(t.dims) for t in g.initializer if t.data_type in floating)
     params += sum(math.prod(shapes[w][0] or [0]) for w in weight_inputs if shapes[w][1] in floating)
     batch = out_shape[0][0] if k else (batch_size or 1)
@@ -450,6 +455,87 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
         raise
     except ArchitectureError as e:
         raise OnnxGraphError(str(e)) from None
+
+
+_MAX_FOLD_ROUNDS = 4
+#: Operators evaluated (with ``onnx.reference``) when all their inputs are known small tensors.
+_FOLDABLE = {"Gather", "Unsqueeze", "Squeeze", "Concat", "Slice", "Cast", "Equal", "Where",
+             "ConstantOfShape", "Mul", "Add", "Sub", "Div", "Range", "Reshape", "Expand",
+             "Identity", "ReduceProd", "Max", "Min", "Not", "Less", "Greater", "And", "Or",
+             "Floor", "Ceil", "Neg", "Abs", "Size", "Tile", "Transpose", "Sqrt", "Mod", "Pow",
+             "Sign", "ReduceSum", "ReduceMax", "ReduceMin", "Split", "Flatten", "Clip",
+             "LessOrEqual", "GreaterOrEqual", "Xor"}
+_FOLD_MAX_ELEMENTS = 4096
+
+
+def _infer_into(m, shapes: dict, name: str) -> None:
+    """Run ONNX shape inference (strict, with data propagation) and record the shapes."""
+    import onnx
+
+    try:
+        inferred = onnx.shape_inference.infer_shapes(m, strict_mode=True, data_prop=True)
+    except Exception as e:
+        raise OnnxGraphError(f"{name}: shape inference failed: {e}") from None
+    for vi in list(inferred.graph.input) + list(inferred.graph.value_info) + list(inferred.graph.output):
+        if vi.name not in shapes or shapes[vi.name][0] is None:
+            shapes[vi.name] = _shape_of(vi)
+
+
+def _fold_shape_arithmetic(m, op_nodes, shapes: dict, values: dict) -> bool:
+    """Evaluate the shape-computing operators whose inputs are known (``Shape`` of a tensor of
+    known shape, integer constants, small results of such operators) and replace them, in the
+    inference copy ``m`` only, by initializers holding their values. Returns whether anything
+    new was folded. The graph's nodes are not changed: this only helps shape inference."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    g = m.graph
+    if not values:
+        for t in g.initializer:
+            if t.data_location != onnx.TensorProto.EXTERNAL and t.data_type not in _floating_types():
+                values[t.name] = numpy_helper.to_array(t)
+        for nd in g.node:
+            if nd.op_type == "Constant" and "value" in (a := _attrs(nd)):
+                values[nd.output[0]] = numpy_helper.to_array(a["value"])
+    folded = {}
+    for nd in op_nodes:  # ONNX files list operators in a topological order
+        if not nd.output or nd.output[0] in values:
+            continue
+        ins = [t for t in nd.input if t]
+        if nd.op_type == "Shape":
+            dims = shapes.get(nd.input[0], (None,))[0]
+            if dims is None:
+                continue
+            a = _attrs(nd)
+            start, end = a.get("start", 0), a.get("end", None)
+            out = [np.array(dims[start:end], dtype=np.int64)]
+        elif nd.op_type in _FOLDABLE and nd.domain in ("", "ai.onnx") and all(
+                t in values and np.size(values[t]) <= _FOLD_MAX_ELEMENTS for t in ins):
+            try:
+                out = ReferenceEvaluator(nd).run(None, {t: values[t] for t in ins})
+            except Exception:
+                continue
+        else:
+            continue
+        if any(np.size(v) > _FOLD_MAX_ELEMENTS for v in out):
+            continue
+        for t, v in zip(nd.output, out):
+            v = np.asarray(v)
+            values[t] = v
+            folded[t] = v
+            shapes[t] = (list(v.shape), onnx.helper.np_dtype_to_tensor_dtype(v.dtype))
+    if not folded:
+        return False
+    keep = [nd for nd in g.node if not (nd.output and all(t in values for t in nd.output if t))
+            or nd.op_type == "Constant"]
+    del g.node[:]
+    g.node.extend(keep)
+    have = {t.name for t in g.initializer}
+    g.initializer.extend(numpy_helper.from_array(v, t) for t, v in folded.items() if t not in have)
+    del g.value_info[:]
+    return True
 
 
 #: Input slots that hold parameters (weights, biases, statistics), per operator type.

@@ -129,6 +129,35 @@ def test_weights_listed_as_graph_inputs(tiny_path):
     _same(from_onnx(model, batch_size=3), from_onnx(tiny_path, batch_size=3))
 
 
+class TinyViT(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(3, 16, 8, 8)
+        self.cls = nn.Parameter(torch.zeros(1, 1, 16))
+        layer = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True, norm_first=True,
+                                           activation="gelu")
+        self.enc = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1)  # batch-dependent shapes
+        return self.head(self.enc(x)[:, 0])
+
+
+def test_transformer_with_dynamic_batch(tmp_path):
+    """Exported attention computes shapes at run time (Shape -> ... -> Where -> Expand);
+    from_onnx evaluates that shape arithmetic so every shape is known at any batch size."""
+    path = export(TinyViT(), tmp_path / "vit.onnx", (1, 3, 16, 16))
+    d1, d3 = from_onnx(path), from_onnx(path, batch_size=3)
+    ops = {ONNX_OP_VOCAB[i] for i in d3.op.tolist()}
+    assert {"MatMul", "Softmax", "LayerNormalization", "Expand", "Where"} <= ops
+    assert d3.out_shape[-1].tolist() == [3, 10, 0, 0]
+    assert [3, 5, 16, 0] in d3.out_shape.tolist()  # tokens: class token + 2x2 patches
+    # all but the scalar float arithmetic of the attention scale grows with the batch
+    assert d3.static[0, 1].item() == pytest.approx(3 * d1.static[0, 1].item(), rel=1e-3)
+
+
 def test_vocab_is_versioned_data():
     assert ONNX_OP_VOCAB_VERSION == 1
     vocab = onnx_op_vocab()
