@@ -316,15 +316,20 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
     ``[N, 8]``, ``out_shape`` ``[N, 4]`` and ``static`` ``[1, 4]`` (module docstring).
 
     Raises :class:`OnnxGraphError` (a ``ValueError``) for a file that is not ONNX, a tensor
-    read but never written, a cycle, or an output shape shape inference cannot determine.
+    read but never written, a cycle, or an operator whose output shape cannot be determined
+    (ONNX shape inference, helped by evaluating integer shape arithmetic).
     """
     import onnx
 
+    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     model, name = load_onnx(model_or_path, name)
     # work on a copy: inputs / outputs / value_info are rewritten below
     m = onnx.ModelProto()
     m.CopyFrom(model)
-    _strip_in_place(m)  # values are never used; smaller protos make shape inference faster
+    # weight values are never used (only integer constants, for shape arithmetic): dropping
+    # them makes the copy weight-stripped, like NNLQP's files, and shape inference faster
+    _strip_in_place(m)
     g = m.graph
     nodes = list(g.node)
 
