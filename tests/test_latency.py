@@ -90,6 +90,10 @@ def test_dataset_round_trip(tmp_path):
     batch = next(iter(DataLoader(ds, batch_size=4)))
     assert batch.num_graphs == 4 and batch.static.shape == (4, 4)
 
+    parallel = NNLQP(root, force_reload=True, num_workers=2)
+    for a, b in zip(ds, parallel):
+        assert torch.equal(a.op_attrs, b.op_attrs) and torch.equal(a.y, b.y)
+
     only = NNLQP(root, model_types=["squeezenet"])
     assert len(only) == 2 and only.model_types == ["alexnet", "squeezenet"]
     assert (only.model_type == 1).all()

@@ -28,6 +28,11 @@ from pyg_nar.onnx import ONNX_OP_VOCAB_VERSION, from_onnx, onnx_op_vocab
 __all__ = ["NNLQP"]
 
 
+def _convert(job):
+    path, batch_size = job
+    return from_onnx(path, batch_size=batch_size)
+
+
 class NNLQP(InMemoryDataset):
     r"""Latency dataset over an NNLQP-layout folder (``gt.txt`` + ONNX files).
 
@@ -37,7 +42,9 @@ class NNLQP(InMemoryDataset):
         model_types: keep only these model types (5th column, e.g. ``["resnet", "vgg"]``).
         platforms: keep only these platform ids (6th column).
         gt_file: the ground-truth file name (``"gt_stage.txt"`` for NNLQP's staged split).
-        transform, pre_transform, pre_filter: as in PyG.
+        transform, pre_transform, pre_filter, force_reload: as in PyG.
+        num_workers: processes converting ONNX files on first use (NNLQP's 20,000 files take
+            a while on one core). Each (file, batch size) pair is converted once.
 
     Attributes: ``op_vocab`` (the ONNX operator vocabulary ``op`` indexes), ``model_types`` and
     ``platforms`` (names that ``data.model_type`` / ``data.platform`` index; they list every
@@ -51,8 +58,10 @@ class NNLQP(InMemoryDataset):
     def __init__(self, root: str, model_types: Iterable[str] | None = None,
                  platforms: Iterable[str] | None = None, gt_file: str = "gt.txt",
                  transform: Callable | None = None, pre_transform: Callable | None = None,
-                 pre_filter: Callable | None = None, force_reload: bool = False):
+                 pre_filter: Callable | None = None, force_reload: bool = False,
+                 num_workers: int = 1):
         self.gt_file = gt_file
+        self.num_workers = int(num_workers)
         self.model_type_filter = sorted(model_types) if model_types is not None else None
         self.platform_filter = sorted(str(p) for p in platforms) if platforms is not None else None
         gt_path = osp.join(osp.expanduser(root), gt_file)
@@ -103,10 +112,21 @@ class NNLQP(InMemoryDataset):
     def process(self):
         mt = {m: i for i, m in enumerate(self.model_types)}
         pf = {p: i for i, p in enumerate(self.platforms)}
+        # one conversion per (file, batch size): multi-platform files list each model per platform
+        keys = sorted({(r["onnx_path"], r["batch_size"]) for r in self.rows})
+        jobs = [(osp.join(self.root, path), bs) for path, bs in keys]
+        if self.num_workers > 1 and len(jobs) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+            with ProcessPoolExecutor(self.num_workers) as pool:
+                graphs = list(pool.map(_convert, jobs, chunksize=16))
+        else:
+            graphs = [_convert(job) for job in jobs]
+        converted = dict(zip(keys, graphs))
         data_list = []
         for row in self.rows:
-            data = from_onnx(osp.join(self.root, row["onnx_path"]), batch_size=row["batch_size"],
-                             y=row["latency_ms"], arch_id=row["graph_id"])
+            data = converted[(row["onnx_path"], row["batch_size"])].clone()
+            data.y = torch.tensor([row["latency_ms"]], dtype=torch.float)
+            data.arch_id = torch.tensor([row["graph_id"]], dtype=torch.long)
             data.model_type = torch.tensor([mt[row["model_type"]]], dtype=torch.long)
             data.platform = torch.tensor([pf[row["platform"]]], dtype=torch.long)
             if self.pre_filter is not None and not self.pre_filter(data):
