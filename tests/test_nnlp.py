@@ -79,6 +79,8 @@ def test_nnlp_uses_static_and_adjacency_and_rebuilds():
         g3 = g.clone()
         g3.edge_index = g.edge_index[:, :3]
         assert not torch.allclose(base, model(g3))
+        assert model.config["static_scale"] == [1, 2, 1, 1]
+        assert NNLP(NUM_OPS, hidden=8).config["static_scale"] == [1, 1e-3, 1e-3, 1e-3]
         rebuilt = type(model)(**model.config).eval()
         rebuilt.load_state_dict(model.state_dict())
         assert torch.allclose(rebuilt(g), base)
@@ -90,9 +92,11 @@ def test_nnlp_clear_errors():
         small_nnlp()(cell)
     g = network(4, seed=0)
     with pytest.raises(ValueError, match="static has 4 features"):
-        NNLP(NUM_OPS, static_dim=3, hidden=16)(g)
+        NNLP(NUM_OPS, static_dim=3, static_scale=None, hidden=16)(g)
     with pytest.raises(ValueError, match="static_scale"):
         NNLP(NUM_OPS, static_scale=[1.0])
+    with pytest.raises(ValueError, match="needs static_dim=4"):
+        NNLP(NUM_OPS, static_dim=3)
 
 
 def test_nnlp_training_step_lowers_relative_mse():

@@ -5,7 +5,13 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import remove_self_loops, to_undirected
 
-__all__ = ["require_field", "node_graph_index", "symmetric_adjacency", "check_ops"]
+__all__ = ["require_field", "node_graph_index", "symmetric_adjacency", "check_ops",
+           "resolve_static_scale", "NNLQP_STATIC_SCALE"]
+
+#: Factors turning the project's ``static`` row ``[batch size, MFLOPs, M parameters, memory MB]``
+#: (:data:`pyg_nar.onnx.STATIC_FIELDS`) into NNLQP's units ``[batch size, GFLOPs, G parameters,
+#: memory GB]``, which NNLQP and NAR-Former V2 feed to their static-feature branch.
+NNLQP_STATIC_SCALE = (1.0, 1e-3, 1e-3, 1e-3)
 
 
 def require_field(batch, field: str, who: str, hint: str = "") -> Tensor:
@@ -43,3 +49,21 @@ def check_ops(op: Tensor, num_ops: int, who: str) -> None:
         node = int(((op < 0) | (op >= num_ops)).nonzero()[0])
         raise ValueError(f"{who}: node {node} of the batch has operation index {int(op[node])}, "
                          f"outside the model's vocabulary of num_ops={num_ops} operations")
+
+
+def resolve_static_scale(static_scale, static_dim: int, who: str) -> list[float] | None:
+    """``"nnlqp"`` -> :data:`NNLQP_STATIC_SCALE` (needs ``static_dim == 4``), ``None`` -> no
+    scaling, a sequence -> its floats (one per static column)."""
+    if static_scale is None or static_dim == 0:
+        return None
+    if isinstance(static_scale, str):
+        if static_scale != "nnlqp":
+            raise ValueError(f"{who}: static_scale must be 'nnlqp', None or a list of floats, "
+                             f"got {static_scale!r}")
+        if static_dim != len(NNLQP_STATIC_SCALE):
+            raise ValueError(f"{who}: static_scale='nnlqp' needs static_dim=4, got {static_dim}")
+        return list(NNLQP_STATIC_SCALE)
+    scale = [float(v) for v in static_scale]
+    if len(scale) != static_dim:
+        raise ValueError(f"{who}: static_scale has {len(scale)} entries but static_dim={static_dim}")
+    return scale

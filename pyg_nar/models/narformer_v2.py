@@ -45,7 +45,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
-from pyg_nar.models.common import check_ops, node_graph_index, require_field, symmetric_adjacency
+from pyg_nar.models.common import (check_ops, node_graph_index, require_field,
+                                   resolve_static_scale, symmetric_adjacency)
 from pyg_nar.nn.graph_aided_attention import NARFormerV2Layer
 
 __all__ = ["NARFormerV2", "sinusoid"]
@@ -86,8 +87,9 @@ class NARFormerV2(nn.Module):
         network_features: build tokens from ``op_attrs`` / ``out_shape`` (whole networks)
             instead of the cell tokens ``[PE(op) | PE(position)]``.
         static_dim: width ``S`` of the batch's ``static`` field to join at the head (0: none).
-        static_scale: ``S`` factors that multiply ``static`` before its encoding (e.g. to turn
-            FLOPs into GFLOPs as NNLQP/V2 use them); ``None`` keeps the values.
+        static_scale: factors that multiply ``static`` before its encoding: ``"nnlqp"``
+            (default) turns the project's ``[batch, MFLOPs, Mparams, memory MB]`` into the
+            GFLOPs / G units V2 encodes; ``None`` keeps the values; or one float per column.
         tokens_dim: if set, read node tokens of this width from the batch's ``tokens`` field.
         hidden: width of every layer (512).
         num_layers: number of V2 layers (default 6 for accuracy, 2 for latency, as the code's
@@ -101,7 +103,7 @@ class NARFormerV2(nn.Module):
     """
 
     def __init__(self, num_ops: int, task: str = "accuracy", network_features: bool = False,
-                 static_dim: int = 0, static_scale: list[float] | None = None,
+                 static_dim: int = 0, static_scale: str | list[float] | None = "nnlqp",
                  tokens_dim: int | None = None, hidden: int = 512, num_layers: int | None = None,
                  ffn_ratio: int = 4, groups: int = 8, dropout: float = 0.05,
                  layer_scale_init: float = 1e-4, degree_gating: bool = True,
@@ -115,11 +117,7 @@ class NARFormerV2(nn.Module):
             output = "sigmoid" if task == "accuracy" else "neg_logsigmoid"
         if output not in _OUTPUTS:
             raise ValueError(f"NARFormerV2: output must be one of {_OUTPUTS}, got {output!r}")
-        if static_scale is not None:
-            static_scale = [float(s) for s in static_scale]
-            if len(static_scale) != static_dim:
-                raise ValueError(f"NARFormerV2: static_scale has {len(static_scale)} entries "
-                                 f"but static_dim={static_dim}")
+        static_scale = resolve_static_scale(static_scale, static_dim, "NARFormerV2")
         if num_layers < 1:
             raise ValueError(f"NARFormerV2: num_layers must be >= 1, got {num_layers}")
         self.config = dict(num_ops=num_ops, task=task, network_features=network_features,

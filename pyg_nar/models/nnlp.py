@@ -18,8 +18,10 @@ Model: ``SAGEConv(F, 512, normalize=True) -> ReLU -> Dropout(0.05)`` twice over 
 symmetrised graph (``adj_index``), global sum pooling, concatenation with
 ``ReLU(Dropout(Linear(S, 512)(static)))``, then ``512 -> 512 -> 1`` (ReLU, dropout) and
 :math:`-\log\sigma(z)` so the prediction is positive. NNLQP's static features are
-``[batch size, GFLOPs, Gparams, G memory access]``; ``static_scale`` converts ours to those
-units if they differ. Train it with a relative-error loss (``MSE(pred / y, 1)`` in NNLQP).
+``[batch size, GFLOPs, Gparams, G memory access]``; ``static_scale="nnlqp"`` converts the
+project's ``[batch, MFLOPs, Mparams, memory MB]`` (:data:`pyg_nar.onnx.STATIC_FIELDS`) to them.
+The project's ``perm`` slot is one number (``[0, 2, 3, 1]`` -> 231) where NNLQP encodes 8
+digits, so a Transpose node gets a large normalised value there. Train it with a relative-error loss (``MSE(pred / y, 1)`` in NNLQP).
 """
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ from torch import Tensor, nn
 from torch_geometric.nn import SAGEConv
 from torch_geometric.utils import scatter
 
-from pyg_nar.models.common import check_ops, node_graph_index, require_field, symmetric_adjacency
+from pyg_nar.models.common import (check_ops, node_graph_index, require_field,
+                                   resolve_static_scale, symmetric_adjacency)
 
 __all__ = ["NNLP"]
 
@@ -47,20 +50,19 @@ class NNLP(nn.Module):
     Args:
         num_ops: size of the operation vocabulary.
         static_dim: width of the batch's ``static`` field (4 in NNLQP); 0 ignores it.
-        static_scale: factors multiplying ``static`` first (``None``: as given).
+        static_scale: factors multiplying ``static`` first: ``"nnlqp"`` (default) turns the
+            project's ``[batch, MFLOPs, Mparams, memory MB]`` into NNLQP's GFLOPs / G units,
+            ``None`` keeps the values, or one float per column.
         hidden: GNN and head width (512).
         num_layers: number of SAGEConv layers (2).
         dropout: 0.05.
     """
 
-    def __init__(self, num_ops: int, static_dim: int = 4, static_scale: list[float] | None = None,
+    def __init__(self, num_ops: int, static_dim: int = 4,
+                 static_scale: str | list[float] | None = "nnlqp",
                  hidden: int = 512, num_layers: int = 2, dropout: float = 0.05):
         super().__init__()
-        if static_scale is not None:
-            static_scale = [float(s) for s in static_scale]
-            if len(static_scale) != static_dim:
-                raise ValueError(f"NNLP: static_scale has {len(static_scale)} entries but "
-                                 f"static_dim={static_dim}")
+        static_scale = resolve_static_scale(static_scale, static_dim, "NNLP")
         self.config = dict(num_ops=num_ops, static_dim=static_dim, static_scale=static_scale,
                            hidden=hidden, num_layers=num_layers, dropout=dropout)
         self.num_ops, self.static_dim = num_ops, static_dim
