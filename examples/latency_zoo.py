@@ -87,7 +87,7 @@ def run_models(args, num_ops, train, val, test) -> dict[str, torch.Tensor]:
 def print_table(title: str, rows: dict[str, tuple[torch.Tensor, torch.Tensor]], names) -> None:
     """rows: row label -> (per-model predictions dict, targets)."""
     print(f"\n{title}")
-    header = f"{'':>14}" + "".join(f" | {n:>20}" for n in names)
+    header = f"{'':>14}" + "".join(f" | {n:>18}" for n in names)
     print(header + "\n" + f"{'':>14}" + "".join(f" | {'MAPE  Acc(10%)':>18}" for _ in names))
     for label, (preds, y) in rows.items():
         cells = "".join(f" | {mape(preds[n], y):>7.3f}  {acc_within(preds[n], y, 0.1):>9.3f}"
