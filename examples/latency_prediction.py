@@ -20,8 +20,8 @@ loop (:func:`pyg_nar.training.fit`) on the relative MSE ``mean((pred / y - 1)^2)
 
 Examples::
 
-    python examples/latency_zoo.py --zoo /path/to/zoo --epochs 50 --lofo
-    python examples/latency_zoo.py --nb201-devices titan_rtx_256,gold_6226,pixel3 --epochs 30
+    python examples/latency_prediction.py --zoo /path/to/zoo --epochs 50 --lofo
+    python examples/latency_prediction.py --nb201-devices titan_rtx_256,gold_6226,pixel3 --epochs 30
 """
 from __future__ import annotations
 

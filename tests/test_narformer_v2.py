@@ -7,7 +7,8 @@ from torch_geometric.utils import to_dense_adj, to_undirected
 
 from pyg_nar.data import arch_data
 from pyg_nar.models import NARFormerV2
-from pyg_nar.models.narformer_v2 import sinusoid
+from pyg_nar.models.narformer_v2 import transformer_sinusoid
+from pyg_nar.transforms import SymmetricAdjacency, sinusoid_encoding
 from pyg_nar.nn import GraphAidedAttention, GroupedLinear, NARFormerV2Layer
 
 NB201_EDGES = [[0, 1], [0, 2], [0, 4], [1, 3], [1, 5], [2, 6], [3, 6], [4, 7], [5, 7], [6, 7]]
@@ -127,13 +128,19 @@ def test_grouped_linear_is_block_diagonal():
         GroupedLinear(10, 12, groups=4)
 
 
-def test_sinusoid_values():
-    v = sinusoid(torch.tensor([[2.0]]), 2, "trans")
+def test_transformer_sinusoid_values_and_cell_tokens():
+    v = transformer_sinusoid(torch.tensor([[2.0]]), 2)  # frequencies 1, 1/100
     assert torch.allclose(v, torch.tensor([[math.sin(2), math.cos(2), math.sin(0.02),
                                             math.cos(0.02)]]), atol=1e-6)
-    v = sinusoid(torch.tensor([0.5]).view(1, 1), 2, "nerf")  # freqs 1, 2 (times pi)
-    assert torch.allclose(v, torch.tensor([[1.0, 0.0, 0.0, -1.0]]), atol=1e-6)
-    assert sinusoid(torch.zeros(3, 8), 5, "trans").shape == (3, 80)
+    assert transformer_sinusoid(torch.zeros(3, 8), 5).shape == (3, 80)
+    # cell tokens: [PE_nerf32(op) | PE_nerf32(position in its graph)], positions restart per graph
+    model = NARFormerV2(NUM_OPS, hidden=32, head_hidden=32, groups=4, num_layers=1)
+    cells = Batch.from_data_list([nb201_cell([1, 2, 3, 4, 5, 1]), nb201_cell([2, 2, 2, 2, 2, 2])])
+    tok = model.node_features(cells)
+    assert tok.shape == (16, 128)
+    assert torch.equal(tok[:8, 64:], tok[8:, 64:])
+    assert torch.equal(tok[9, :64], sinusoid_encoding(torch.tensor(2), 32))
+    assert torch.equal(tok[11, 64:], sinusoid_encoding(torch.tensor(3), 32))
 
 
 # ---------------------------------------------------------------- the model
@@ -180,8 +187,7 @@ def test_tokens_input_and_adj_index_field_used():
     g.tokens = torch.randn(8, 12)
     out = model(Batch.from_data_list([g]))
     # an explicit adj_index field is read instead of edge_index
-    g2 = g.clone()
-    g2.adj_index = to_undirected(g.edge_index)
+    g2 = SymmetricAdjacency()(g.clone())
     g2.edge_index = torch.zeros(2, 0, dtype=torch.long)
     assert torch.allclose(out, model(Batch.from_data_list([g2])), atol=1e-6)
     g3 = g.clone()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch_geometric.utils import remove_self_loops, to_undirected
+from torch_geometric.data import Data
 
 __all__ = ["require_field", "node_graph_index", "symmetric_adjacency", "check_ops",
            "resolve_static_scale", "NNLQP_STATIC_SCALE"]
@@ -39,8 +39,10 @@ def symmetric_adjacency(batch) -> Tensor:
     adj = getattr(batch, "adj_index", None)
     if adj is not None:
         return adj
-    ei, _ = remove_self_loops(batch.edge_index)
-    return to_undirected(ei, num_nodes=batch.num_nodes)
+    from pyg_nar.transforms import SymmetricAdjacency
+
+    graph = Data(edge_index=batch.edge_index, num_nodes=batch.num_nodes)
+    return SymmetricAdjacency()(graph).adj_index
 
 
 def check_ops(op: Tensor, num_ops: int, who: str) -> None:

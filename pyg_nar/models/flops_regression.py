@@ -16,11 +16,13 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.loader import DataLoader
 
+from pyg_nar.models.registry import register_model
 from pyg_nar.models.common import node_graph_index, require_field
 
 __all__ = ["FLOPsRegression"]
 
 
+@register_model
 class FLOPsRegression(nn.Module):
     """Latency from FLOPs; ``forward(batch) -> [B]``.
 

@@ -38,46 +38,38 @@ Train latency with a relative-error loss (:mod:`pyg_nar.losses`), as V2 does
 """
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
+from pyg_nar.models.registry import register_model
 from pyg_nar.models.common import (check_ops, node_graph_index, require_field,
                                    resolve_static_scale, symmetric_adjacency)
 from pyg_nar.nn.graph_aided_attention import NARFormerV2Layer
+from pyg_nar.transforms import sinusoid_encoding
 
-__all__ = ["NARFormerV2", "sinusoid"]
+__all__ = ["NARFormerV2", "transformer_sinusoid"]
 
 _TASKS = ("accuracy", "latency")
 _OUTPUTS = ("sigmoid", "neg_logsigmoid", "identity")
 
 
-def sinusoid(values: Tensor, num_freqs: int, kind: str = "nerf") -> Tensor:
-    r"""Sinusoid encoding of every entry of ``values``: ``[..., K] -> [..., K * 2 * num_freqs]``,
-    ``[sin, cos]`` interleaved per frequency (NAR-Former's ``get_embedder``).
-
-    ``kind="nerf"``: :math:`\sin(\pi f x)` with ``f = linspace(1, 2^(L-1), L)``;
-    ``kind="trans"``: :math:`\sin(x / 10000^{j/L})`, ``j = 0..L-1``. Computed in float64 and
-    returned as float32 (at ``L = 32`` the NeRF frequencies reach :math:`2^{31}`, so the
-    result depends on the precision; we pin it).
+def transformer_sinusoid(values: Tensor, num_freqs: int) -> Tensor:
+    r"""V2's ``'trans'`` encoding of every entry of ``values``: ``[..., K] -> [..., K * 2L]``,
+    :math:`[\sin(x / 10000^{j/L}), \cos(x / 10000^{j/L})]_{j=0..L-1}` interleaved
+    (``get_embedder(L, 'trans')`` of the V2 code, used for ``op_attrs``, ``out_shape`` and
+    ``static`` with ``L = 5``). Computed in float64, returned as float32. (The ``'nerf'``
+    encoding of op and position is :func:`pyg_nar.transforms.sinusoid_encoding`.)
     """
-    v = values.to(torch.float64).unsqueeze(-1)  # [..., K, 1]
-    if kind == "nerf":
-        freqs = torch.linspace(1.0, 2.0 ** (num_freqs - 1), num_freqs, dtype=torch.float64,
-                               device=values.device) * math.pi
-    elif kind == "trans":
-        freqs = 1.0 / (10000.0 ** (torch.arange(num_freqs, dtype=torch.float64,
-                                                device=values.device) / num_freqs))
-    else:
-        raise ValueError(f"sinusoid: kind must be 'nerf' or 'trans', got {kind!r}")
-    arg = v * freqs  # [..., K, L]
+    freqs = 1.0 / (10000.0 ** (torch.arange(num_freqs, dtype=torch.float64,
+                                            device=values.device) / num_freqs))
+    arg = values.to(torch.float64).unsqueeze(-1) * freqs  # [..., K, L]
     out = torch.stack([torch.sin(arg), torch.cos(arg)], dim=-1)  # [..., K, L, 2]
     return out.flatten(-3).to(torch.float32)
 
 
+@register_model
 class NARFormerV2(nn.Module):
     r"""NAR-Former V2 predictor; ``forward(batch) -> [B]``.
 
@@ -175,14 +167,14 @@ class NARFormerV2(nn.Module):
             hint = "whole-network graphs from pyg_nar.onnx carry it"
             attrs = require_field(batch, "op_attrs", who, hint)
             shape = require_field(batch, "out_shape", who, hint)
-            return torch.cat([F.one_hot(op, self.num_ops).float(), sinusoid(attrs, 5, "trans"),
-                              sinusoid(shape, 5, "trans")], dim=-1)
+            return torch.cat([F.one_hot(op, self.num_ops).float(), transformer_sinusoid(attrs, 5),
+                              transformer_sinusoid(shape, 5)], dim=-1)
         b, num_graphs = node_graph_index(batch)
         counts = torch.bincount(b, minlength=num_graphs)
         start = torch.cumsum(counts, 0) - counts
         position = torch.arange(b.numel(), device=b.device) - start[b]
-        return torch.cat([sinusoid(op.unsqueeze(-1), 32, "nerf"),
-                          sinusoid(position.unsqueeze(-1), 32, "nerf")], dim=-1)
+        return torch.cat([sinusoid_encoding(op.cpu(), 32).to(op.device),
+                          sinusoid_encoding(position.cpu(), 32).to(op.device)], dim=-1)
 
     def static_features(self, batch, num_graphs: int) -> Tensor:
         who = type(self).__name__
@@ -193,7 +185,7 @@ class NARFormerV2(nn.Module):
                              f"expected static_dim={self.static_dim}")
         if self.static_scale is not None:
             static = static * self.static_scale
-        return self.static_proj(sinusoid(static, 5, "trans"))
+        return self.static_proj(transformer_sinusoid(static, 5))
 
     # -- forward -----------------------------------------------------------------------------
     def forward(self, batch) -> Tensor:

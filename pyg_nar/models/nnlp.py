@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import SAGEConv
 from torch_geometric.utils import scatter
 
+from pyg_nar.models.registry import register_model
 from pyg_nar.models.common import (check_ops, node_graph_index, require_field,
                                    resolve_static_scale, symmetric_adjacency)
 
@@ -44,6 +45,7 @@ SHAPE_CENTER = (12.25, 286.96, 32.62, 31.80)
 SHAPE_SCALE = (1024.0, 2496.0, 256.0, 256.0)
 
 
+@register_model
 class NNLP(nn.Module):
     """NNLQP's GraphSAGE latency predictor; ``forward(batch) -> [B]`` positive latencies.
 
