@@ -23,7 +23,7 @@ transform                  adds                                 used by
 from pyg_nar.transforms.adjacency import NodeDegree, SymmetricAdjacency
 from pyg_nar.transforms.augment import (FlowConsistentPair, FlowConsistentShuffle,
                                         random_topological_order)
-from pyg_nar.transforms.flow import FlowMask, descendants_bitsets, flow_pairs
+from pyg_nar.transforms.flow import FlowMask, descendant_matrix, flow_pairs
 from pyg_nar.transforms.generations import TopologicalGenerations, topological_generations
 from pyg_nar.transforms.tokenize import (END_POSITION, ROOT_SOURCE, Tokenize, sinusoid_encoding,
                                          sinusoid_frequencies)
@@ -38,7 +38,7 @@ __all__ = [
     "SymmetricAdjacency",
     "Tokenize",
     "TopologicalGenerations",
-    "descendants_bitsets",
+    "descendant_matrix",
     "flow_pairs",
     "random_topological_order",
     "sinusoid_encoding",

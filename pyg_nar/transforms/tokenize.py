@@ -12,7 +12,6 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
-from torch_geometric.utils import degree, scatter
 
 from pyg_nar.data import ArchitectureError
 from pyg_nar.transforms._common import arch_name, edge_index_of, num_nodes_of
@@ -23,6 +22,7 @@ __all__ = ["END_POSITION", "ROOT_SOURCE", "Tokenize", "sinusoid_encoding", "sinu
 END_POSITION = 1e5
 #: Source position of a node without predecessors (Sec. 3.2: :math:`\mathcal{P}(v_0) = \{-1\}`).
 ROOT_SOURCE = -1.0
+ROOT_SOURCE_ROW = 0  # row of f(-1) in Tokenize's table of integer encodings
 
 
 def sinusoid_frequencies(num_freqs: int) -> Tensor:
@@ -112,9 +112,21 @@ class Tokenize(BaseTransform):
         self.num_freqs = num_freqs
         self.depth_freqs = depth_freqs
         self.attr_freqs = num_freqs if attr_freqs is None else attr_freqs
+        self._table: Tensor | None = None
 
     def _encode(self, values, num_freqs: int) -> Tensor:
         return sinusoid_encoding(values, num_freqs, dtype=torch.float64)
+
+    def _integer_table(self, largest: int) -> Tensor:
+        """float64 encodings of the integers ``-1 .. largest`` (row ``k + 1`` is ``f(k)``),
+        computed once and grown on demand: positions and op indices are small integers, so a
+        lookup replaces most of the sin/cos work for each graph."""
+        table = self._table
+        if table is None or table.size(0) < largest + 2:
+            size = max(largest + 2, 64, 0 if table is None else 2 * table.size(0))
+            table = self._encode(torch.arange(-1, size - 1, dtype=torch.float64), self.num_freqs)
+            self._table = table
+        return table
 
     def _value_parts(self, values: Tensor) -> Tensor:
         """Encode each column of ``[N, K]`` values; 0 (absent) gives zeros -> ``[N, K * 2L_a]``."""
@@ -131,17 +143,19 @@ class Tokenize(BaseTransform):
             raise ArchitectureError(f"{name}: Tokenize needs `op` with one entry per node "
                                     f"({n} nodes), got "
                                     f"{None if op is None else tuple(op.shape)}")
+        op = op.view(-1).long()
+        if int(op.min()) < 0:
+            raise ArchitectureError(f"{name}: node {int((op < 0).nonzero()[0])} has a negative "
+                                    f"operation index")
         if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= n):
             raise ArchitectureError(f"{name}: edge_index refers to a node outside 0..{n - 1}")
         src, dst = ei[0], ei[1]
-        pos = torch.arange(n, dtype=torch.float64)
-
-        t_op = self._encode(op.view(-1), self.num_freqs)                  # Eq. 6
-        t_self = self._encode(pos, self.num_freqs)                        # Eq. 7
-        t_sour = scatter(self._encode(src.to(torch.float64), self.num_freqs), dst, dim=0,
-                         dim_size=n, reduce="sum")                        # Eq. 8
-        roots = degree(dst, n) == 0
-        t_sour[roots] = self._encode(torch.tensor([ROOT_SOURCE]), self.num_freqs)
+        table = self._integer_table(max(n, int(op.max())))
+        t_op = table[op + 1]                                               # Eq. 6
+        t_self = table[1:n + 1]                                            # Eq. 7
+        t_sour = torch.zeros_like(t_self).index_add_(0, dst, table[src + 1])  # Eq. 8
+        roots = torch.bincount(dst, minlength=n) == 0
+        t_sour[roots] = table[ROOT_SOURCE_ROW]                             # P(v) = {-1}
         parts = [t_op, t_self, t_sour]
 
         end = self._encode(torch.tensor([END_POSITION]), self.num_freqs)
@@ -162,11 +176,9 @@ class Tokenize(BaseTransform):
         data.depth_enc = sinusoid_encoding([[float(n)]], self.depth_freqs).view(1, -1)  # Eq. 9 input
         static = getattr(data, "static", None)
         if static is not None:
-            data.static_enc = self._value_parts_static(static.to(torch.float64).view(1, -1))
+            static = static.to(torch.float64).view(1, -1)
+            data.static_enc = self._encode(static, self.attr_freqs).flatten(1).float()
         return data
-
-    def _value_parts_static(self, static: Tensor) -> Tensor:
-        return self._encode(static, self.attr_freqs).flatten(1).float()
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(num_freqs={self.num_freqs}, "
