@@ -113,6 +113,8 @@ class Tokenize(BaseTransform):
         self.depth_freqs = depth_freqs
         self.attr_freqs = num_freqs if attr_freqs is None else attr_freqs
         self._table: Tensor | None = None
+        self._end_cache: dict = {}
+        self._depth_cache: dict = {}
 
     def _encode(self, values, num_freqs: int) -> Tensor:
         return sinusoid_encoding(values, num_freqs, dtype=torch.float64)
@@ -127,6 +129,22 @@ class Tokenize(BaseTransform):
             table = self._encode(torch.arange(-1, size - 1, dtype=torch.float64), self.num_freqs)
             self._table = table
         return table
+
+    def _end_token(self, widths: tuple) -> Tensor:
+        """``[1, D]``: f(1e5) in the three parts, and in each attribute/shape slot (cached)."""
+        if widths not in self._end_cache:
+            end = self._encode(torch.tensor([END_POSITION]), self.num_freqs)
+            parts = [end, end, end] + [
+                self._encode(torch.full((1, w), END_POSITION), self.attr_freqs).flatten(1)
+                for w in widths]
+            self._end_cache[widths] = torch.cat(parts, dim=-1).float()
+        return self._end_cache[widths]
+
+    def _depth_enc(self, n: int) -> Tensor:
+        """``[1, 2 * depth_freqs]``: f(N), the input of the depth token (Eq. 9; cached per N)."""
+        if n not in self._depth_cache:
+            self._depth_cache[n] = sinusoid_encoding([[float(n)]], self.depth_freqs).view(1, -1)
+        return self._depth_cache[n]
 
     def _value_parts(self, values: Tensor) -> Tensor:
         """Encode each column of ``[N, K]`` values; 0 (absent) gives zeros -> ``[N, K * 2L_a]``."""
@@ -158,8 +176,7 @@ class Tokenize(BaseTransform):
         t_sour[roots] = table[ROOT_SOURCE_ROW]                             # P(v) = {-1}
         parts = [t_op, t_self, t_sour]
 
-        end = self._encode(torch.tensor([END_POSITION]), self.num_freqs)
-        end_parts = [end, end, end]
+        widths = []
         for field, width in (("op_attrs", 8), ("out_shape", 4)):
             values = getattr(data, field, None)
             if values is None:
@@ -168,12 +185,11 @@ class Tokenize(BaseTransform):
                 raise ArchitectureError(f"{name}: `{field}` must have shape [{n}, {width}] "
                                         f"(one row per node), got {tuple(values.shape)}")
             parts.append(self._value_parts(values.to(torch.float64)))
-            end_a = self._encode(torch.full((values.size(1),), END_POSITION), self.attr_freqs)
-            end_parts.append(end_a.flatten().unsqueeze(0))
+            widths.append(values.size(1))
 
         data.tokens = torch.cat(parts, dim=-1).float()
-        data.end_token = torch.cat(end_parts, dim=-1).float()
-        data.depth_enc = sinusoid_encoding([[float(n)]], self.depth_freqs).view(1, -1)  # Eq. 9 input
+        data.end_token = self._end_token(tuple(widths)).clone()
+        data.depth_enc = self._depth_enc(n).clone()
         static = getattr(data, "static", None)
         if static is not None:
             static = static.to(torch.float64).view(1, -1)
