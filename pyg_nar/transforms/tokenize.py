@@ -94,7 +94,8 @@ class Tokenize(BaseTransform):
     **Static features.** The supplement feeds the static properties (batch size, FLOPs,
     parameters, memory access) to the prediction head next to the transformer output, not as
     tokens. When the graph has ``static`` ``[1, S]`` we add ``static_enc`` ``[1, S * 2L_a]``,
-    each value encoded like an attribute (the official code's 4 x 64 = 256-dim static vector).
+    each value encoded with ``attr_freqs`` frequencies, zeros included (the official code's
+    4 x 64 = 256-dim static vector).
 
     Args:
         num_freqs: :math:`L` for the operation, self-position and source-position parts
