@@ -111,7 +111,9 @@ def test_dataset_round_trip(tmp_path):
     assert len(os.listdir(osp.join(root, "processed"))) > len(processed)
 
     noise = measurement_noise(root, num_samples=2, seed=0, **FAST)
-    assert len(noise["pairs"]) == 2 and noise["mape"] >= 0
+    assert len(noise["pairs"]) == 2 and noise["mape"] >= 0 and noise["mape_back_to_back"] >= 0
+    assert noise["mape"] == pytest.approx(
+        sum(abs(n - o) / o for o, n in noise["pairs"]) / 2)
 
 
 def test_gt_errors(tmp_path):
