@@ -122,3 +122,10 @@ def test_gt_errors(tmp_path):
         read_gt(str(tmp_path / "gt.txt"))
     with pytest.raises(FileNotFoundError, match="build_latency_dataset"):
         NNLQP(str(tmp_path / "nowhere"))
+
+
+def test_missing_onnxruntime_is_a_clear_error(small_onnx, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime -> ImportError
+    with pytest.raises(ImportError, match=r"pip install 'pyg-nar\[latency\]'"):
+        measure_latency(small_onnx)
