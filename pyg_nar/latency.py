@@ -83,6 +83,30 @@ def prepare_for_runtime(model_or_path, seed: int = 0):
     return model
 
 
+def _set_batch(model, batch_size: int) -> None:
+    """Declare ``batch_size`` as the first dimension of every data input (not of weights listed
+    as inputs), so files exported at another batch size run; inferred shapes are dropped."""
+    from pyg_nar.onnx import _weight_inputs
+
+    g = model.graph
+    consts = {t.name for t in g.initializer}
+    inputs = [vi for vi in g.input if vi.name not in consts]
+    weights = _weight_inputs(inputs, [nd for nd in g.node if nd.op_type != "Constant"])
+    changed = False
+    for vi in inputs:
+        dims = vi.type.tensor_type.shape.dim
+        if vi.name in weights or not len(dims):
+            continue
+        if not (dims[0].HasField("dim_value") and dims[0].dim_value == batch_size):
+            dims[0].Clear()
+            dims[0].dim_value = batch_size
+            changed = True
+    if changed:
+        del g.value_info[:]
+        for o in g.output:
+            o.type.tensor_type.ClearField("shape")
+
+
 def _inputs(session, batch_size: int, name: str, rng) -> dict:
     feeds = {}
     for inp in session.get_inputs():
@@ -112,12 +136,14 @@ def measure_latency(onnx_path, batch_size: int = 1, threads: int = 1, warmup: in
     onnxruntime's CPU provider with ``threads`` intra-op threads and one inter-op thread
     (sequential execution, all graph optimisations), ``warmup`` untimed runs, then the median
     of ``repeats`` timed runs (``time.perf_counter``). The model goes through
-    :func:`prepare_for_runtime` first (weight-stripped models get random weights); inputs
-    are random, with their first dimension set to ``batch_size``.
+    :func:`prepare_for_runtime` first (weight-stripped models get random weights); the first
+    dimension of its data inputs is declared ``batch_size`` (a file exported at batch 1 runs at
+    any batch size unless it hard-codes it); inputs are random.
     """
     ort = _ort()
     model = prepare_for_runtime(onnx_path, seed)
     name = os.fspath(onnx_path) if isinstance(onnx_path, (str, os.PathLike)) else "<onnx model>"
+    _set_batch(model, int(batch_size))
     so = ort.SessionOptions()
     so.intra_op_num_threads = int(threads)
     so.inter_op_num_threads = 1
@@ -130,6 +156,11 @@ def measure_latency(onnx_path, batch_size: int = 1, threads: int = 1, warmup: in
     except Exception as e:
         raise ValueError(f"{name}: onnxruntime cannot load the model: {e}") from None
     feeds = _inputs(session, int(batch_size), name, np.random.default_rng(seed))
+    try:
+        session.run(None, feeds)
+    except Exception as e:
+        raise ValueError(f"{name}: onnxruntime cannot run the model at batch size {batch_size} "
+                         f"(does it hard-code another batch size?): {e}") from None
     for _ in range(warmup):
         session.run(None, feeds)
     times = []
