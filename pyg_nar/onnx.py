@@ -387,7 +387,7 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
                 dst.append(k + j)
     n = k + len(op_nodes)
     if any(s >= d for s, d in zip(src, dst)):
-        _check_acyclic(n, src, dst, all_nodes, graph_inputs, name)
+        _check_acyclic(n, src, dst, all_nodes, name)
 
     # ---- shapes ----------------------------------------------------------------------
     for vi in graph_inputs:
@@ -566,7 +566,7 @@ def _weight_inputs(graph_inputs, op_nodes) -> set:
     return param_use - data_use
 
 
-def _check_acyclic(n, src, dst, all_nodes, graph_inputs, name):
+def _check_acyclic(n, src, dst, all_nodes, name):
     """Raise :class:`OnnxGraphError` naming the operators of a cycle, if there is one."""
     import networkx as nx
 
