@@ -90,6 +90,19 @@ def cmd_search(args) -> None:
         print(f"saved {args.plot}")
 
 
+def cmd_quickstart(args) -> None:
+    from pyg_nar import pipeline
+
+    result = pipeline.quickstart(args.out, per_family=args.per_family, epochs=args.epochs,
+                                 nb201_epochs=args.nb201_epochs, cache=args.cache,
+                                 progress=not args.quiet)
+    print(f"\nLatency on this machine, held-out models (checkpoints in {result['run_dir']}):")
+    _print_table(result["latency"])
+    if "nb201" in result:
+        print("\nNAS-Bench-201 accuracy ranking (CIFAR-10, 200 epochs):")
+        _print_table([result["nb201"]])
+
+
 def build_parser() -> argparse.ArgumentParser:
     from pyg_nar import __version__
     from pyg_nar.pipeline import DATASETS, MODELS
@@ -171,6 +184,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plot", help="PNG of best accuracy vs queries")
     common(s)
     s.set_defaults(func=cmd_search)
+
+    q = sub.add_parser("quickstart", help="the main job: measure, train, compare (a few minutes)",
+                       description="Measure a small latency dataset of this machine from the model zoo, "
+                                   "train FLOPs / NNLP / NAR-Former V2 latency predictors and print their "
+                                   "held-out MAPE and Acc(10%%); with the NAS-Bench data present, also "
+                                   "train on 781 NB201 cells and print Kendall's tau on all cells.")
+    q.add_argument("--out", default="runs/quickstart", help="measurements are resumed here; "
+                   "checkpoints go to a new run-K folder inside")
+    q.add_argument("--per-family", type=int, default=8, help="models measured per zoo family (10 families)")
+    q.add_argument("--epochs", type=int, default=60, help="epochs of the latency predictors")
+    q.add_argument("--nb201-epochs", type=int, default=60, help="epochs of the NB201 accuracy predictor")
+    common(q)
+    q.set_defaults(func=cmd_quickstart)
     return p
 
 

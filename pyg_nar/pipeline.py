@@ -387,3 +387,55 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
     return build_latency_dataset(out, families, per_family=per_family, seed=seed,
                                  batch_sizes=batch_sizes, threads=threads, repeats=repeats,
                                  progress=progress)
+
+
+# --------------------------------------------------------------------------------- quickstart
+def _fresh_dir(base: str) -> str:
+    """``base/run-K`` with the first K not yet used, so nothing earlier is overwritten."""
+    k = 1
+    while osp.exists(osp.join(base, f"run-{k}")):
+        k += 1
+    return osp.join(base, f"run-{k}")
+
+
+def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 60,
+               nb201: bool | None = None, nb201_model: str = "flowerformer", nb201_epochs: int = 60,
+               cache: str = "data", progress: bool = True, log=print) -> dict:
+    """The main job: measure a small latency dataset of this machine from the model zoo, train
+    latency predictors on it and compare their held-out MAPE / Acc(10%) with the FLOPs
+    baseline; then, where the NAS-Bench data is present (``nb201=None``: if it is found), train
+    an accuracy predictor on 781 NB201 cells and report Kendall's tau on all 15,625 cells.
+
+    Measurements in ``out/zoo`` are kept and resumed; every run's checkpoints go to a new
+    ``out/run-K``. Returns ``{"latency": rows, "nb201": row}``.
+    """
+    from pyg_nar.datasets.paths import data_root
+
+    zoo = osp.join(out, "zoo")
+    log(f"[1/3] measuring {per_family} models of each zoo family on this machine -> {zoo}")
+    measure(zoo, per_family=per_family, repeats=10, progress=progress)
+    run_dir = _fresh_dir(out)
+    rows = []
+    log("[2/3] latency predictors (FlowerFormer protocol: 70% train, 10% val, rest test)")
+    for model in ("flops", "nnlp", "narformer-v2"):
+        res = train(model, f"nnlqp:{zoo}", osp.join(run_dir, model), protocol="flowerformer",
+                    train_size=0.7, num_val=max(2, per_family), epochs=epochs,  # val: 10% of 10 families
+                    progress=progress)
+        rows.append({"model": model, "test graphs": res["split_sizes"]["test"],
+                     "MAPE %": 100 * res["test"]["mape"], "Acc(10%) %": 100 * res["test"]["acc_10"],
+                     "train s": res["train_seconds"]})
+    result = {"latency": rows, "run_dir": run_dir}
+    have_nb201 = osp.isfile(osp.join(data_root(), "nasbench201", "nb201_accuracy.csv.gz"))
+    if nb201 is None:
+        nb201 = have_nb201
+    if nb201:
+        log(f"[3/3] {nb201_model} on 781 NAS-Bench-201 cells (NAR-Former protocol, {nb201_epochs} epochs)")
+        res = train(nb201_model, "nasbench201", osp.join(run_dir, f"{nb201_model}-nb201"),
+                    protocol="narformer", train_size=781, epochs=nb201_epochs, cache=cache,
+                    progress=progress)
+        result["nb201"] = {"model": nb201_model, "train cells": 781,
+                           "tau (all 15,625)": res["test"]["kendall_tau"],
+                           "tau (held-out)": res["heldout"]["kendall_tau"], "train s": res["train_seconds"]}
+    else:
+        log(f"[3/3] skipped: no NAS-Bench-201 data under {data_root()} (set PYG_NAR_DATA)")
+    return result
