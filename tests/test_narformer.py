@@ -61,6 +61,11 @@ def test_narformer_fields_and_outputs():
     assert MODELS["NARFormer"] is NARFormer
     lin = NARFormer(token_dim=48, depth_dim=None, end_token=False, output="linear", **tiny())
     assert lin(b).shape == (4,)
+    b.static_enc = torch.randn(4, 10)
+    stat = NARFormer(token_dim=48, depth_dim=12, static_dim=10, output="linear", **tiny()).eval()
+    out = stat(b)
+    b.static_enc = b.static_enc * 2
+    assert out.shape == (4,) and not torch.allclose(out, stat(b))
 
 
 def test_narformer_clear_errors():
