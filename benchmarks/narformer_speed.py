@@ -81,13 +81,21 @@ def main():
           f"NARFormer {n_params:,} parameters; torch threads {torch.get_num_threads()}")
     data_list = [data[i] for i in range(len(data))]
 
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as fc, torch.inference_mode():
+        model.eval()(Batch.from_data_list(data_list[:128]))
+    mflop = fc.get_total_flops() / 128 / 1e6
+    print(f"forward cost: {mflop:.1f} MFLOP per architecture "
+          f"({mflop * len(data_list) / 1e3:.0f} GFLOP for the whole space)")
+
     # 1. inference over the whole space
     predict(model, data_list[:2048], batch_size=1024)  # warm-up
     t = time.perf_counter()
     preds = predict(model, data_list, batch_size=1024)
     inf_s = time.perf_counter() - t
     print(f"inference, all {preds.numel()} cells (batch 1024): {inf_s:.2f} s, "
-          f"{preds.numel() / inf_s:,.0f} archs/s (target < 2 s)")
+          f"{preds.numel() / inf_s:,.0f} archs/s, {mflop * preds.numel() / inf_s / 1e3:.0f} GFLOP/s "
+          f"(target < 2 s)")
 
     # 2. training epoch at 781 cells + augmented copies
     split = narformer_split(len(data_list), 781, seed=0)
@@ -98,6 +106,9 @@ def main():
     print(f"training, 781 cells + 781 augmented, batch 128, MSE+0.1SR+0.5AC, EMA: "
           f"{epoch_s:.2f} s/epoch (median of {args.epochs}); official {OFFICIAL_EPOCH_S} s/epoch "
           f"-> {OFFICIAL_EPOCH_S / epoch_s:.1f}x faster; 4000 epochs = {4000 * epoch_s / 3600:.2f} h")
+
+    print(f"  (training: {781 * 2 * 3 * mflop / 1e3:.0f} GFLOP per epoch, "
+          f"{781 * 2 * 3 * mflop / 1e3 / epoch_s:.0f} GFLOP/s)")
 
     # 3. latency
     model.eval()
