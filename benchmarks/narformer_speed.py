@@ -17,6 +17,7 @@ available and the data is found; otherwise ``--synthetic`` tokens of the same sh
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -32,14 +33,14 @@ OFFICIAL_BATCH1_MS = 7.9    # same, 1 thread
 OFFICIAL_PER_ARCH_MS = 1.0  # same, batch 128, 1 thread
 
 
-def real_nb201():
-    from pyg_nar.datasets import NASBench201  # noqa: F401  (lead's dataset, on main)
-    from pyg_nar.datasets.paths import data_root
+def real_nb201(root: str):
     from torch_geometric.transforms import Compose
 
-    from pyg_nar.transforms import FlowConsistentPair, Tokenize
+    from pyg_nar.datasets import NASBench201
+    from pyg_nar.transforms import FlowConsistentPair, FlowConsistentShuffle, Tokenize
 
-    return NASBench201(data_root(), pre_transform=Compose([Tokenize(), FlowConsistentPair()]))
+    tf = Compose([Tokenize(), FlowConsistentPair(FlowConsistentShuffle(seed=0))])
+    return NASBench201(root, pre_transform=tf)
 
 
 def synthetic_nb201(num: int = 15625, token_dim: int = 192, depth_dim: int = 96):
@@ -59,6 +60,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=3, help="timed training epochs (after 1 warm-up)")
+    ap.add_argument("--root", default=os.path.expanduser("~/.cache/pyg_nar/nasbench201"),
+                    help="processed-dataset cache (same as examples/narformer_nb201.py)")
     ap.add_argument("--synthetic", action="store_true", help="random tokens of NB201 shape")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -68,7 +71,7 @@ def main():
         data = synthetic_nb201()
     else:
         try:
-            data = real_nb201()
+            data = real_nb201(args.root)
             source = "NASBench201 + Tokenize + FlowConsistentPair"
         except (ImportError, FileNotFoundError) as e:
             print(f"(real NB201 not available: {e}; using synthetic tokens of the same shapes)")
@@ -82,7 +85,7 @@ def main():
     data_list = [data[i] for i in range(len(data))]
 
     from torch.utils.flop_counter import FlopCounterMode
-    with FlopCounterMode(display=False) as fc, torch.inference_mode():
+    with FlopCounterMode(display=False) as fc:  # (with autograd on: its module tracker needs it)
         model.eval()(Batch.from_data_list(data_list[:128]))
     mflop = fc.get_total_flops() / 128 / 1e6
     print(f"forward cost: {mflop:.1f} MFLOP per architecture "
