@@ -83,6 +83,30 @@ def prepare_for_runtime(model_or_path, seed: int = 0):
     return model
 
 
+def _set_batch(model, batch_size: int) -> None:
+    """Declare ``batch_size`` as the first dimension of every data input (not of weights listed
+    as inputs), so files exported at another batch size run; inferred shapes are dropped."""
+    from pyg_nar.onnx import _weight_inputs
+
+    g = model.graph
+    consts = {t.name for t in g.initializer}
+    inputs = [vi for vi in g.input if vi.name not in consts]
+    weights = _weight_inputs(inputs, [nd for nd in g.node if nd.op_type != "Constant"])
+    changed = False
+    for vi in inputs:
+        dims = vi.type.tensor_type.shape.dim
+        if vi.name in weights or not len(dims):
+            continue
+        if not (dims[0].HasField("dim_value") and dims[0].dim_value == batch_size):
+            dims[0].Clear()
+            dims[0].dim_value = batch_size
+            changed = True
+    if changed:
+        del g.value_info[:]
+        for o in g.output:
+            o.type.tensor_type.ClearField("shape")
+
+
 def _inputs(session, batch_size: int, name: str, rng) -> dict:
     feeds = {}
     for inp in session.get_inputs():
@@ -112,12 +136,14 @@ def measure_latency(onnx_path, batch_size: int = 1, threads: int = 1, warmup: in
     onnxruntime's CPU provider with ``threads`` intra-op threads and one inter-op thread
     (sequential execution, all graph optimisations), ``warmup`` untimed runs, then the median
     of ``repeats`` timed runs (``time.perf_counter``). The model goes through
-    :func:`prepare_for_runtime` first (weight-stripped models get random weights); inputs
-    are random, with their first dimension set to ``batch_size``.
+    :func:`prepare_for_runtime` first (weight-stripped models get random weights); the first
+    dimension of its data inputs is declared ``batch_size`` (a file exported at batch 1 runs at
+    any batch size unless it hard-codes it); inputs are random.
     """
     ort = _ort()
     model = prepare_for_runtime(onnx_path, seed)
     name = os.fspath(onnx_path) if isinstance(onnx_path, (str, os.PathLike)) else "<onnx model>"
+    _set_batch(model, int(batch_size))
     so = ort.SessionOptions()
     so.intra_op_num_threads = int(threads)
     so.inter_op_num_threads = 1
@@ -130,6 +156,11 @@ def measure_latency(onnx_path, batch_size: int = 1, threads: int = 1, warmup: in
     except Exception as e:
         raise ValueError(f"{name}: onnxruntime cannot load the model: {e}") from None
     feeds = _inputs(session, int(batch_size), name, np.random.default_rng(seed))
+    try:
+        session.run(None, feeds)
+    except Exception as e:
+        raise ValueError(f"{name}: onnxruntime cannot run the model at batch size {batch_size} "
+                         f"(does it hard-code another batch size?): {e}") from None
     for _ in range(warmup):
         session.run(None, feeds)
     times = []
@@ -239,18 +270,24 @@ def build_latency_dataset(out_dir: str, families: Sequence[str] | None = None,
 
 def measurement_noise(root: str, num_samples: int = 20, seed: int = 0, threads: int = 1,
                       warmup: int = 5, repeats: int = 20) -> dict:
-    """Re-measure ``num_samples`` random rows of ``root/gt.txt`` and compare with the recorded
-    latencies: ``{"mape": mean |new - old| / old, "pairs": [(old, new), ...], "paths": [...]}``.
-    The MAPE between two measurements of the same models is the machine's noise floor for
-    any latency predictor."""
+    """Re-measure ``num_samples`` random rows of ``root/gt.txt`` twice, back to back.
+
+    Returns ``{"mape": mean |new - recorded| / recorded, "mape_back_to_back": the same between
+    the two new measurements, "pairs": [(recorded, new), ...], "paths": [...]}``. The MAPE
+    between two measurements of the same models is the noise floor for any latency predictor
+    trained on these labels: ``mape`` includes the drift of the machine's load since the
+    dataset was built, ``mape_back_to_back`` only the noise of the moment."""
     rows = read_gt(osp.join(root, GT_FILE))
     if not rows:
         raise ValueError(f"{osp.join(root, GT_FILE)}: no measurements to re-measure")
     sample = random.Random(seed).sample(rows, min(num_samples, len(rows)))
-    pairs = []
+    pairs, again = [], []
     for row in sample:
-        new = measure_latency(osp.join(root, row["onnx_path"]), row["batch_size"], threads=threads,
-                              warmup=warmup, repeats=repeats)
+        path = osp.join(root, row["onnx_path"])
+        kw = dict(threads=threads, warmup=warmup, repeats=repeats)
+        new = measure_latency(path, row["batch_size"], **kw)
+        again.append((new, measure_latency(path, row["batch_size"], **kw)))
         pairs.append((row["latency_ms"], new))
-    mape = float(np.mean([abs(n - o) / o for o, n in pairs]))
-    return {"mape": mape, "pairs": pairs, "paths": [r["onnx_path"] for r in sample]}
+    return {"mape": float(np.mean([abs(n - o) / o for o, n in pairs])),
+            "mape_back_to_back": float(np.mean([abs(b - a) / a for a, b in again])),
+            "pairs": pairs, "paths": [r["onnx_path"] for r in sample]}

@@ -46,6 +46,7 @@ from pyg_nar.data import ArchitectureError, arch_data
 __all__ = [
     "ONNX_OP_VOCAB",
     "ONNX_OP_VOCAB_VERSION",
+    "GRAPH_FORMAT_VERSION",
     "OP_ATTR_FIELDS",
     "STATIC_FIELDS",
     "OnnxGraphError",
@@ -58,6 +59,9 @@ __all__ = [
 
 #: Version of :data:`ONNX_OP_VOCAB`; bump it whenever the tuple changes (op indices change).
 ONNX_OP_VOCAB_VERSION = 1
+#: Version of what :func:`from_onnx` computes (attribute reductions, shape layout, static
+#: features); bump it when they change so cached datasets are rebuilt.
+GRAPH_FORMAT_VERSION = 1
 
 #: Operator vocabulary (ONNX ``op_type`` names) of version 1: graph inputs first, the
 #: catch-all ``"Other"`` last. Covers the operators of exported CNNs and transformers.
@@ -383,7 +387,7 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
                 dst.append(k + j)
     n = k + len(op_nodes)
     if any(s >= d for s, d in zip(src, dst)):
-        _check_acyclic(n, src, dst, all_nodes, graph_inputs, name)
+        _check_acyclic(n, src, dst, all_nodes, name)
 
     # ---- shapes ----------------------------------------------------------------------
     for vi in graph_inputs:
@@ -562,7 +566,7 @@ def _weight_inputs(graph_inputs, op_nodes) -> set:
     return param_use - data_use
 
 
-def _check_acyclic(n, src, dst, all_nodes, graph_inputs, name):
+def _check_acyclic(n, src, dst, all_nodes, name):
     """Raise :class:`OnnxGraphError` naming the operators of a cycle, if there is one."""
     import networkx as nx
 

@@ -111,7 +111,9 @@ def test_dataset_round_trip(tmp_path):
     assert len(os.listdir(osp.join(root, "processed"))) > len(processed)
 
     noise = measurement_noise(root, num_samples=2, seed=0, **FAST)
-    assert len(noise["pairs"]) == 2 and noise["mape"] >= 0
+    assert len(noise["pairs"]) == 2 and noise["mape"] >= 0 and noise["mape_back_to_back"] >= 0
+    assert noise["mape"] == pytest.approx(
+        sum(abs(n - o) / o for o, n in noise["pairs"]) / 2)
 
 
 def test_gt_errors(tmp_path):
@@ -120,3 +122,33 @@ def test_gt_errors(tmp_path):
         read_gt(str(tmp_path / "gt.txt"))
     with pytest.raises(FileNotFoundError, match="build_latency_dataset"):
         NNLQP(str(tmp_path / "nowhere"))
+
+
+def test_missing_onnxruntime_is_a_clear_error(small_onnx, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime -> ImportError
+    with pytest.raises(ImportError, match=r"pip install 'pyg-nar\[latency\]'"):
+        measure_latency(small_onnx)
+
+
+def test_fixed_batch_old_style_file_runs_at_any_batch(tmp_path):
+    """A file exported at batch 1 without dynamic axes, weights also listed as graph inputs
+    (keep_initializers_as_inputs, as old exporters wrote), then weight-stripped."""
+    import warnings
+    from torch import nn
+    from pyg_nar.onnx import from_onnx
+
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU6(),
+                          nn.Upsample(scale_factor=2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(8, 4)).eval()
+    path = str(tmp_path / "old.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(1, 3, 16, 16),), path, dynamo=False,
+                          opset_version=11, do_constant_folding=False,
+                          keep_initializers_as_inputs=True)
+    onnx.save(strip_weights(onnx.load(path)), path)
+    d = from_onnx(path, batch_size=3)
+    assert d.op[0] == ONNX_OP_VOCAB.index("Input") and (d.op == 0).sum() == 1
+    assert d.out_shape[-1].tolist() == [3, 4, 0, 0]
+    assert 0 < measure_latency(path, batch_size=3, **FAST) < 1000

@@ -167,6 +167,28 @@ def test_tokenize_whole_network_parts():
         Tokenize()(bad)
 
 
+def test_tokenize_large_graph_and_bad_input():
+    n = 150  # beyond the first size of the cached table of integer encodings
+    chain = arch_data(list(range(n)), [list(range(n - 1)), list(range(1, n))])
+    tok = Tokenize(num_freqs=6, depth_freqs=4)
+    small = tok(fig2_graph())
+    data = tok(chain)
+    pos = torch.arange(n, dtype=torch.float64)
+    assert torch.allclose(data.tokens[:, :12], sinusoid_encoding(pos, 6))           # op = i
+    assert torch.allclose(data.tokens[:, 12:24], sinusoid_encoding(pos, 6))         # self
+    assert torch.allclose(data.tokens[1:, 24:], sinusoid_encoding(pos[:-1], 6))     # source i-1
+    assert torch.equal(tok(fig2_graph()).tokens, small.tokens)  # same after the table grew
+    assert torch.allclose(data.depth_enc, sinusoid_encoding([[150.0]], 4))
+    bad = arch_data([0, 1], [[0], [1]])
+    bad.op = torch.tensor([0, -2])
+    with pytest.raises(ArchitectureError, match="node 1 has a negative operation index"):
+        tok(bad)
+    with pytest.raises(ArchitectureError, match="`op` with one entry per node"):
+        tok(Data(edge_index=torch.tensor([[0], [1]]), num_nodes=2))
+    with pytest.raises(ValueError, match="num_freqs"):
+        Tokenize(num_freqs=0)
+
+
 SMALL_DAG_EDGES = [[0, 0, 1, 2, 3, 3, 4, 1], [2, 3, 3, 4, 4, 5, 6, 6]]
 
 

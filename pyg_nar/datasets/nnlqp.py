@@ -23,7 +23,7 @@ import torch
 from torch_geometric.data import InMemoryDataset
 
 from pyg_nar.latency import read_gt
-from pyg_nar.onnx import ONNX_OP_VOCAB_VERSION, from_onnx, onnx_op_vocab
+from pyg_nar.onnx import GRAPH_FORMAT_VERSION, ONNX_OP_VOCAB_VERSION, from_onnx, onnx_op_vocab
 
 __all__ = ["NNLQP"]
 
@@ -51,7 +51,8 @@ class NNLQP(InMemoryDataset):
     name in ``gt.txt``, filtered or not, so indices agree across filtered views), ``stages``
     (the optional 7th column of each kept line, before ``pre_filter``, or ``None``).
 
-    Processed files are keyed by a hash of ``gt.txt``, the filters and the vocabulary version:
+    Processed files are keyed by a hash of ``gt.txt``, the filters and the vocabulary and
+    graph-format versions of :mod:`pyg_nar.onnx`:
     they are reused while those stay the same and rebuilt when ``gt.txt`` changes.
     """
 
@@ -73,7 +74,7 @@ class NNLQP(InMemoryDataset):
         with open(gt_path, "rb") as f:
             digest = hashlib.sha1(f.read())
         digest.update(json.dumps([self.model_type_filter, self.platform_filter,
-                                  ONNX_OP_VOCAB_VERSION]).encode())
+                                  ONNX_OP_VOCAB_VERSION, GRAPH_FORMAT_VERSION]).encode())
         self._key = digest.hexdigest()[:16]
         all_rows = read_gt(gt_path)
         # names index over the whole file, so filtered views (leave-one-family-out) agree
