@@ -54,6 +54,11 @@ def test_narformer_fields_and_outputs():
     assert MODELS["NARFormer"] is NARFormer
     lin = NARFormer(token_dim=48, depth_dim=None, end_token=False, output="linear", **tiny())
     assert lin(b).shape == (4,)
+    b.static_enc = torch.randn(4, 10)
+    stat = NARFormer(token_dim=48, depth_dim=12, static_dim=10, output="linear", **tiny()).eval()
+    out = stat(b)
+    b.static_enc = b.static_enc * 2
+    assert out.shape == (4,) and not torch.allclose(out, stat(b))
 
 
 def test_narformer_clear_errors():
@@ -64,3 +69,21 @@ def test_narformer_clear_errors():
     del b.depth_enc
     with pytest.raises(ValueError, match="no 'depth_enc' field"):
         NARFormer(token_dim=16, depth_dim=8, **tiny())(b)
+
+
+def test_real_tokens_feed_narformer():
+    """Tokenize + FlowConsistentPair output of real NB201 cells (no data files needed)."""
+    from pyg_nar.datasets.nasbench201 import nb201_cell_graph
+    from pyg_nar.transforms import FlowConsistentPair, FlowConsistentShuffle, Tokenize
+
+    arch = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+            "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"]
+    tok, pair = Tokenize(), FlowConsistentPair(FlowConsistentShuffle(seed=0))
+    graphs = [pair(tok(nb201_cell_graph(a, y=0.9))) for a in arch]
+    torch.manual_seed(0)
+    model = NARFormer.from_data(graphs[0], **tiny()).eval()
+    assert model.config["token_dim"] == 192 and model.config["depth_dim"] == 96
+    b = Batch.from_data_list(graphs)
+    out, aug = model(b), model(b, tokens_field="aug_tokens")
+    assert out.shape == aug.shape == (2,)
+    assert not torch.allclose(out[0], out[1])  # different cells, different predictions

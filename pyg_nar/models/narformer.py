@@ -29,6 +29,8 @@ class NARFormer(nn.Module):
         dim, num_layers, head_dim, ffn_ratio, dropout, query_tokens, stage_layers: see
             :class:`~pyg_nar.nn.FusionTransformer` (defaults: the paper's sizes).
         end_token: append the ``end_token`` of each graph.
+        static_dim: width of ``static_enc`` (whole networks, supp. Sec. 1: batch size, FLOPs,
+            parameters, memory access); the head then reads ``[e | ReLU(FC(static_enc))]``.
         output: ``"sigmoid"`` (paper) or ``"linear"``.
 
     ``model(batch, tokens_field="aug_tokens")`` predicts from the flow-consistent shuffled
@@ -38,14 +40,16 @@ class NARFormer(nn.Module):
     def __init__(self, token_dim: int, depth_dim: Optional[int] = None, dim: int = 192,
                  num_layers: int = 6, head_dim: int = 32, ffn_ratio: float = 4.0,
                  dropout: float = 0.1, query_tokens: Sequence[int] = (4, 2, 1),
-                 stage_layers: int = 1, end_token: bool = True, output: str = "sigmoid"):
+                 stage_layers: int = 1, end_token: bool = True, static_dim: Optional[int] = None,
+                 output: str = "sigmoid"):
         super().__init__()
         if output not in ("sigmoid", "linear"):
             raise ValueError(f"NARFormer: output must be 'sigmoid' or 'linear', got {output!r}")
         self.config = dict(token_dim=token_dim, depth_dim=depth_dim, dim=dim,
                            num_layers=num_layers, head_dim=head_dim, ffn_ratio=ffn_ratio,
                            dropout=dropout, query_tokens=list(query_tokens),
-                           stage_layers=stage_layers, end_token=end_token, output=output)
+                           stage_layers=stage_layers, end_token=end_token, static_dim=static_dim,
+                           output=output)
         self.token_dim, self.depth_dim, self.use_end_token, self.output = (
             token_dim, depth_dim, end_token, output)
         self.input = nn.Linear(token_dim, dim)
@@ -53,7 +57,9 @@ class NARFormer(nn.Module):
                             if depth_dim is not None else None)
         self.transformer = FusionTransformer(dim, num_layers, head_dim, ffn_ratio, dropout,
                                              query_tokens, stage_layers)
-        self.head = nn.Linear(dim, 1)
+        self.static = (nn.Sequential(nn.Linear(static_dim, dim), nn.ReLU())
+                       if static_dim is not None else None)
+        self.head = nn.Linear(dim * (2 if static_dim is not None else 1), 1)
 
     @classmethod
     def from_data(cls, data, **kwargs) -> "NARFormer":
@@ -91,5 +97,8 @@ class NARFormer(nn.Module):
             extra.append(self.input(end))
         extra = torch.cat(extra, dim=1) if extra else None
         e = self.transformer(self.input(x), vec, extra, batch_size=num_graphs)
+        if self.static is not None:
+            static = self._field(batch, "static_enc", self.config["static_dim"])
+            e = torch.cat([e, self.static(static.view(num_graphs, -1))], dim=-1)
         out = self.head(e).view(-1)
         return torch.sigmoid(out) if self.output == "sigmoid" else out
