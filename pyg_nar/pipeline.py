@@ -436,6 +436,8 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
         result["nb201"] = {"model": nb201_model, "train cells": 781,
                            "tau (all 15,625)": res["test"]["kendall_tau"],
                            "tau (held-out)": res["heldout"]["kendall_tau"], "train s": res["train_seconds"]}
+    elif have_nb201:
+        log("[3/3] NAS-Bench-201 skipped, as asked")
     else:
         log(f"[3/3] skipped: no NAS-Bench-201 data under {data_root()} (set PYG_NAR_DATA)")
     return result

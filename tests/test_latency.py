@@ -100,8 +100,8 @@ def test_dataset_round_trip(tmp_path):
 
     # processed files are reused ...
     processed = sorted(os.listdir(osp.join(root, "processed")))
-    mtime = os.path.getmtime(osp.join(root, "processed", NNLQP(root).processed_file_names[0]))
-    assert os.path.getmtime(osp.join(root, "processed", NNLQP(root).processed_file_names[0])) == mtime
+    mtime = os.path.getmtime(NNLQP(root).processed_paths[0])
+    assert os.path.getmtime(NNLQP(root).processed_paths[0]) == mtime
     # ... and rebuilt when gt.txt changes (here: one more line, NNLQP's optional stage column)
     with open(osp.join(root, "gt.txt"), "a") as f:
         f.write(f"7 {rows[0]['onnx_path']} 3 1.5 alexnet {rows[0]['platform']} test\n")

@@ -74,7 +74,8 @@ class NNLQP(InMemoryDataset):
         with open(gt_path, "rb") as f:
             digest = hashlib.sha1(f.read())
         digest.update(json.dumps([self.model_type_filter, self.platform_filter,
-                                  ONNX_OP_VOCAB_VERSION, GRAPH_FORMAT_VERSION]).encode())
+                                  ONNX_OP_VOCAB_VERSION, GRAPH_FORMAT_VERSION,
+                                  repr(pre_transform)]).encode())
         self._key = digest.hexdigest()[:16]
         all_rows = read_gt(gt_path)
         # names index over the whole file, so filtered views (leave-one-family-out) agree
@@ -104,8 +105,13 @@ class NNLQP(InMemoryDataset):
         return [self.gt_file]
 
     @property
+    def processed_dir(self) -> str:
+        # one folder per key, so each pre_transform keeps its own processed graphs
+        return osp.join(self.root, "processed", f"nnlqp_{osp.splitext(self.gt_file)[0]}_{self._key}")
+
+    @property
     def processed_file_names(self) -> list[str]:
-        return [f"nnlqp_{osp.splitext(self.gt_file)[0]}_{self._key}.pt"]
+        return ["data.pt"]
 
     def download(self):
         raise FileNotFoundError(f"{osp.join(self.root, self.gt_file)} not found")
