@@ -94,6 +94,11 @@ def test_dataset_round_trip(tmp_path):
     for a, b in zip(ds, parallel):
         assert torch.equal(a.op_attrs, b.op_attrs) and torch.equal(a.y, b.y)
 
+    # another pre_transform gets its own processed graphs, never the cached ones of the first
+    from pyg_nar.transforms import SymmetricAdjacency
+    sym = NNLQP(root, pre_transform=SymmetricAdjacency())
+    assert "adj_index" in sym[0] and "adj_index" not in NNLQP(root)[0]
+
     only = NNLQP(root, model_types=["squeezenet"])
     assert len(only) == 2 and only.model_types == ["alexnet", "squeezenet"]
     assert (only.model_type == 1).all()
