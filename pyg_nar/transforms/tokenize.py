@@ -106,6 +106,9 @@ class Tokenize(BaseTransform):
             (default: ``num_freqs``).
     """
 
+    #: bytes of position parts :meth:`_position_parts` keeps (the cache is emptied beyond)
+    POSITION_CACHE_BYTES = 16 * 2 ** 20
+
     def __init__(self, num_freqs: int = 32, depth_freqs: int = 48, attr_freqs: int | None = None):
         for name, v in (("num_freqs", num_freqs), ("depth_freqs", depth_freqs),
                         ("attr_freqs", attr_freqs)):
@@ -118,6 +121,8 @@ class Tokenize(BaseTransform):
         self._table32: np.ndarray | None = None  # the same, rounded to float32
         self._end_cache: dict = {}
         self._depth_cache: dict = {}
+        self._position_cache: dict = {}
+        self._position_bytes = 0
 
     def _encode(self, values, num_freqs: int) -> Tensor:
         return sinusoid_encoding(values, num_freqs, dtype=torch.float64)
@@ -133,22 +138,25 @@ class Tokenize(BaseTransform):
             table = self._encode(torch.arange(-1, size - 1, dtype=torch.float64),
                                  self.num_freqs).numpy()
             self._table, self._table32 = table, table.astype(np.float32)
+            self._position_cache.clear()
+            self._position_bytes = 0
         return self._table, self._table32
 
-    def _end_token(self, widths: tuple) -> Tensor:
+    def _end_token(self, widths: tuple) -> np.ndarray:
         """``[1, D]``: f(1e5) in the three parts, and in each attribute/shape slot (cached)."""
         if widths not in self._end_cache:
             end = self._encode(torch.tensor([END_POSITION]), self.num_freqs)
             parts = [end, end, end] + [
                 self._encode(torch.full((1, w), END_POSITION), self.attr_freqs).flatten(1)
                 for w in widths]
-            self._end_cache[widths] = torch.cat(parts, dim=-1).float()
+            self._end_cache[widths] = torch.cat(parts, dim=-1).float().numpy()
         return self._end_cache[widths]
 
-    def _depth_enc(self, n: int) -> Tensor:
+    def _depth_enc(self, n: int) -> np.ndarray:
         """``[1, 2 * depth_freqs]``: f(N), the input of the depth token (Eq. 9; cached per N)."""
         if n not in self._depth_cache:
-            self._depth_cache[n] = sinusoid_encoding([[float(n)]], self.depth_freqs).view(1, -1)
+            self._depth_cache[n] = sinusoid_encoding([[float(n)]],
+                                                     self.depth_freqs).view(1, -1).numpy()
         return self._depth_cache[n]
 
     def _value_parts(self, values: Tensor) -> np.ndarray:
@@ -187,23 +195,41 @@ class Tokenize(BaseTransform):
         values = torch.cat(values, dim=1) if values else None
         return n, op, src, dst, values, tuple(widths)
 
+    def _position_parts(self, src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
+        """``[N, 4L]`` float32: the self and source parts, which depend on the graph's shape
+        only, cached per shape (e.g. all NAS-Bench-201 cells share one; at most
+        :attr:`POSITION_CACHE_BYTES` are kept).
+
+        The source part sums float64 rows in edge order (``np.add.at``, as ``index_add_``
+        would) and is rounded to float32 once, like every other part."""
+        key = (n, src.tobytes(), dst.tobytes())
+        parts = self._position_cache.get(key)
+        if parts is None:
+            t64, t32 = self._integer_table(n)
+            w = t64.shape[1]
+            parts = np.empty((n, 2 * w), dtype=np.float32)
+            parts[:, :w] = t32[1:n + 1]                                    # Eq. 7
+            sour = np.zeros((n, w))
+            np.add.at(sour, dst, t64[src + 1])                             # Eq. 8
+            sour[np.bincount(dst, minlength=n) == 0] = t64[ROOT_SOURCE_ROW]  # P(v) = {-1}
+            parts[:, w:] = sour
+            self._position_bytes += parts.nbytes
+            if self._position_bytes > self.POSITION_CACHE_BYTES:
+                self._position_cache.clear()
+                self._position_bytes = parts.nbytes
+            self._position_cache[key] = parts
+        return parts
+
     def _node_tokens(self, op: np.ndarray, src: np.ndarray, dst: np.ndarray, n: int,
                      values: Tensor | None) -> np.ndarray:
-        """``[N, D]`` float32 node tokens of checked inputs (see :meth:`_inputs`).
-
-        The op and self parts are rows of the cached table; the source part sums float64
-        rows in edge order (``np.add.at``, as ``index_add_`` would) and is rounded to float32
-        once, like every other part."""
+        """``[N, D]`` float32 node tokens of checked inputs (see :meth:`_inputs`): op part
+        from the cached table, position parts from :meth:`_position_parts`."""
         t64, t32 = self._integer_table(max(n, int(op.max())))
         w = t64.shape[1]
         extra = 0 if values is None else values.size(1) * 2 * self.attr_freqs
         tokens = np.empty((n, 3 * w + extra), dtype=np.float32)
         tokens[:, :w] = t32[op + 1]                                        # Eq. 6
-        tokens[:, w:2 * w] = t32[1:n + 1]                                  # Eq. 7
-        sour = np.zeros((n, w))
-        np.add.at(sour, dst, t64[src + 1])                                 # Eq. 8
-        sour[np.bincount(dst, minlength=n) == 0] = t64[ROOT_SOURCE_ROW]    # P(v) = {-1}
-        tokens[:, 2 * w:3 * w] = sour
+        tokens[:, w:3 * w] = self._position_parts(src, dst, n)             # Eq. 7, 8
         if values is not None:
             tokens[:, 3 * w:] = self._value_parts(values)
         return tokens
@@ -211,8 +237,8 @@ class Tokenize(BaseTransform):
     def forward(self, data: Data) -> Data:
         n, op, src, dst, values, widths = self._inputs(data)
         data.tokens = torch.from_numpy(self._node_tokens(op, src, dst, n, values))
-        data.end_token = self._end_token(widths).clone()
-        data.depth_enc = self._depth_enc(n).clone()
+        data.end_token = torch.from_numpy(self._end_token(widths).copy())
+        data.depth_enc = torch.from_numpy(self._depth_enc(n).copy())
         static = getattr(data, "static", None)
         if static is not None:
             static = static.to(torch.float64).view(1, -1)
