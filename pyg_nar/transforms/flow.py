@@ -7,7 +7,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
-from pyg_nar.transforms._common import arch_name, edge_arrays, num_nodes_of
+from pyg_nar.transforms._common import arch_name, edge_index_of, num_nodes_of
 from pyg_nar.transforms.generations import _kahn
 
 __all__ = ["FlowMask", "descendant_matrix", "flow_pairs"]
@@ -69,6 +69,6 @@ class FlowMask(BaseTransform):
 
     def forward(self, data: Data) -> Data:
         n = num_nodes_of(data, "FlowMask")
-        src, dst = edge_arrays(data, "FlowMask", n)
-        data.flow_index = _flow_pairs(src.tolist(), dst.tolist(), n, arch_name(data))
+        ei = edge_index_of(data, "FlowMask")
+        data.flow_index = flow_pairs(ei, n, arch_name(data))  # checks the node range
         return data

@@ -1,14 +1,13 @@
 r"""Topological generations of a DAG (the schedule of FlowerFormer's flow encoder)."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
 from pyg_nar.data import ArchitectureError, topological_order
-from pyg_nar.transforms._common import arch_name, edge_arrays, num_nodes_of
+from pyg_nar.transforms._common import arch_name, edge_index_of, num_nodes_of
 
 __all__ = ["TopologicalGenerations", "topological_generations"]
 
@@ -79,10 +78,10 @@ class TopologicalGenerations(BaseTransform):
 
     def forward(self, data: Data) -> Data:
         n = num_nodes_of(data, "TopologicalGenerations")
-        src, dst = edge_arrays(data, "TopologicalGenerations", n)
-        _, gen, _ = _kahn(src.tolist(), dst.tolist(), n, arch_name(data))
-        node_gen = np.array(gen, dtype=np.int64)
-        data.node_gen = torch.from_numpy(node_gen)
-        data.edge_gen = torch.from_numpy(node_gen[dst])
+        ei = edge_index_of(data, "TopologicalGenerations")
+        src, dst = ei.tolist() if ei.numel() else ([], [])
+        _, gen, _ = _kahn(src, dst, n, arch_name(data))  # checks the node range
+        data.node_gen = torch.tensor(gen, dtype=torch.long)
+        data.edge_gen = torch.tensor([gen[d] for d in dst], dtype=torch.long)
         data.depth = torch.tensor([max(gen) + 1])
         return data
