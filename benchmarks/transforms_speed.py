@@ -5,21 +5,23 @@
    measured in the same run: reachability by scipy.sparse.csgraph.shortest_path (a BFS from
    every node, in C). ``--networkx`` adds networkx.transitive_closure_dag (slow: ~5 s on the
    random DAG, ~15 s on the chain on a 2-core machine).
-2. Compose([Tokenize(), TopologicalGenerations(), FlowMask(), SymmetricAdjacency(),
-   NodeDegree()]) over all 15,625 NAS-Bench-201 cells (built with pyg_nar.data.arch_data
-   from $PYG_NAR_DATA/nasbench201/nb201_accuracy.csv.gz), against the cost of building
-   those graphs.
+2. Per NAS-Bench-201 cell (8 nodes; cells from pyg_nar.datasets.NASBench201 over
+   $PYG_NAR_DATA): every transform against its implementation before the small-graph
+   speed-up (benchmarks/_transforms_before.py, a frozen copy), timed in alternating rounds in
+   the same run (best round), and checked bit-identical on every cell.
+3. NASBench201(root, pre_transform=Compose([Tokenize(), FlowConsistentPair(...)])) over all
+   15,625 cells, processed from scratch with the current and the frozen transforms.
 
-Usage: python benchmarks/transforms_speed.py [--networkx] [--cells N]
+Usage: python benchmarks/transforms_speed.py [--networkx] [--cells N] [--rounds R]
 """
 from __future__ import annotations
 
 import argparse
-import csv
-import gzip
 import os
 import os.path as osp
+import shutil
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -29,16 +31,14 @@ import torch_geometric.transforms as T
 from scipy.sparse import csgraph
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
+import _transforms_before as before  # noqa: E402
 from pyg_nar.data import arch_data  # noqa: E402
-from pyg_nar.transforms import (FlowMask, NodeDegree, SymmetricAdjacency,  # noqa: E402
-                                Tokenize, TopologicalGenerations)
+from pyg_nar.datasets import NASBench201  # noqa: E402
+from pyg_nar.transforms import (FlowConsistentPair, FlowConsistentShuffle, FlowMask,  # noqa: E402
+                                NodeDegree, SymmetricAdjacency, Tokenize, TopologicalGenerations)
 
-NB201_VOCAB = ["input", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3", "skip_connect", "none",
-               "output"]
-# CSV op codes (0 none, 1 skip, 2 conv1x1, 3 conv3x3, 4 avgpool) -> NB201_VOCAB index
-CSV_TO_VOCAB = {0: 5, 1: 4, 2: 1, 3: 2, 4: 3}
-NB201_EDGES = [[0, 0, 0, 1, 1, 2, 3, 4, 5, 6], [1, 2, 4, 3, 5, 6, 6, 7, 7, 7]]
 SAMPLE = 1000  # cells timed per transform and for the scipy baseline
 
 
@@ -85,28 +85,37 @@ def networkx_flow_pairs(data):
     return len(closure) * 2 + data.num_nodes
 
 
-def nb201_cells(root: str, limit: int | None):
-    path = osp.join(root, "nasbench201", "nb201_accuracy.csv.gz")
-    rows = []
-    with gzip.open(path, "rt") as f:
-        for row in csv.DictReader(f):
-            rows.append(row)
-            if limit and len(rows) >= limit:
-                break
-    graphs = []
-    for row in rows:
-        ops = [CSV_TO_VOCAB[int(row[c])] for c in
-               ("op_e01", "op_e02", "op_e12", "op_e03", "op_e13", "op_e23")]
-        graphs.append(arch_data([0, *ops, 6], NB201_EDGES, float(row["cifar10_test_200ep"]) / 100,
-                                num_ops=len(NB201_VOCAB), arch_id=int(row["index"]),
-                                name=row["arch_str"]))
-    return graphs
+class CopyOnly(T.BaseTransform):
+    """What every transform pays before its own work: BaseTransform's ``copy.copy(data)``."""
+
+    def forward(self, data):
+        return data
+
+
+def per_cell_us(transform, cells, rounds):
+    """Best over ``rounds`` of the mean CPU time per cell, in microseconds (CPU time: on a
+    loaded machine wall time mostly measures the wait for a core)."""
+    best = float("inf")
+    for _ in range(rounds):
+        t = time.process_time()
+        for c in cells:
+            transform(c)
+        best = min(best, time.process_time() - t)
+    return best / len(cells) * 1e6
+
+
+def same_fields(a, b, keys):
+    """Bit-identical: same dtype, shape and bytes (so -0.0 != 0.0, unlike torch.equal)."""
+    return all(a[k].dtype == b[k].dtype and a[k].shape == b[k].shape
+               and a[k].numpy().tobytes() == b[k].numpy().tobytes() for k in keys)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networkx", action="store_true", help="also time networkx")
-    parser.add_argument("--cells", type=int, default=None, help="NB201 cells (default: all)")
+    parser.add_argument("--cells", type=int, default=None,
+                        help="NB201 cells checked bit-identical (default: all)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating timing rounds")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall times scale with it)")
@@ -123,6 +132,12 @@ def main():
         print(f"  FlowMask                          {t_flow * 1e3:8.1f} ms")
         print(f"  baseline scipy csgraph BFS        {t_scipy * 1e3:8.1f} ms   "
               f"-> FlowMask is {t_scipy / t_flow:.1f}x faster")
+        t_gen0, gen0 = best_of(lambda: before.TopologicalGenerations()(data))
+        t_flow0, out0 = best_of(lambda: before.FlowMask()(data))
+        assert same_fields(gen, gen0, ("node_gen", "edge_gen", "depth"))
+        assert same_fields(out, out0, ("flow_index",))
+        print(f"  before: TopologicalGenerations {t_gen0 * 1e3:.1f} ms, FlowMask "
+              f"{t_flow0 * 1e3:.1f} ms (same fields)")
         if args.networkx:
             t_nx, p = best_of(lambda: networkx_flow_pairs(data), repeat=1)
             assert p == out.flow_index.size(1)
@@ -131,38 +146,69 @@ def main():
 
     root = os.environ.get("PYG_NAR_DATA", osp.join(osp.dirname(__file__), "..", "..", "shared",
                                                    "data"))
-    print("\n== NAS-Bench-201 cells: Compose([Tokenize(), TopologicalGenerations(), FlowMask(), "
-          "SymmetricAdjacency(), NodeDegree()]) ==")
     if not osp.isdir(osp.join(root, "nasbench201")):
-        print(f"skipped: no NAS-Bench-201 data under {root} (set PYG_NAR_DATA)")
+        print(f"\nskipped NAS-Bench-201: no data under {root} (set PYG_NAR_DATA)")
         return
+    work = tempfile.mkdtemp(prefix="pyg_nar_bench_")
+    try:
+        nb201_part(root, work, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def nb201_part(root, work, args):
     t = time.perf_counter()
-    cells = nb201_cells(root, args.cells)
+    dataset = NASBench201(osp.join(work, "plain"), raw_dir=root)
     t_build = time.perf_counter() - t
-    transform = T.Compose([Tokenize(), TopologicalGenerations(), FlowMask(),
-                           SymmetricAdjacency(), NodeDegree()])
-    t, c0 = time.perf_counter(), time.process_time()
-    out = [transform(c) for c in cells]
-    t_tr, c_tr = time.perf_counter() - t, time.process_time() - c0
-    print(f"{len(cells):,} cells: build (csv + arch_data) {t_build:.2f} s, transforms {t_tr:.2f} s "
-          f"wall / {c_tr:.2f} s CPU ({t_tr / len(cells) * 1e6:.0f} us/cell, "
-          f"{t_tr / t_build:.1f}x the build time)")
-    for key in ("tokens", "end_token", "depth_enc", "flow_index", "adj_index"):
-        print(f"  {key}: {tuple(out[0][key].shape)}")
-    per = {}
-    for tr in transform.transforms:
-        t = time.perf_counter()
-        for c in cells[:SAMPLE]:
-            tr(c)
-        per[repr(tr)] = (time.perf_counter() - t) / min(len(cells), SAMPLE) * 1e6
-    print("  per transform (us/cell, alone): " +
-          ", ".join(f"{k.split('(')[0]} {v:.0f}" for k, v in per.items()))
-    t = time.perf_counter()
-    for c in cells[:SAMPLE]:
-        scipy_flow_pairs(c)
-    t_scipy = (time.perf_counter() - t) / min(len(cells), SAMPLE) * 1e6
-    print(f"  baseline scipy csgraph flow pairs: {t_scipy:.0f} us/cell -> FlowMask is "
-          f"{t_scipy / per[repr(FlowMask())]:.1f}x faster")
+    cells = [dataset[i] for i in range(len(dataset))][:args.cells]
+    print(f"\n== NAS-Bench-201 cells (8 nodes, 10 edges): NASBench201 without pre_transform "
+          f"processed in {t_build:.1f} s ==")
+    pairs = [  # (name, current, before, fields)
+        ("Tokenize", Tokenize(), before.Tokenize(), ("tokens", "end_token", "depth_enc")),
+        ("FlowConsistentPair", FlowConsistentPair(FlowConsistentShuffle(seed=0)),
+         before.FlowConsistentPair(before.FlowConsistentShuffle(seed=0)), ("aug_tokens",)),
+        ("TopologicalGenerations", TopologicalGenerations(), before.TopologicalGenerations(),
+         ("node_gen", "edge_gen", "depth")),
+        ("FlowMask", FlowMask(), before.FlowMask(), ("flow_index",)),
+        ("SymmetricAdjacency", SymmetricAdjacency(), before.SymmetricAdjacency(), ("adj_index",)),
+        ("NodeDegree", NodeDegree(), before.NodeDegree(), ("in_degree", "out_degree")),
+    ]
+    sample = cells[:SAMPLE]
+    print(f"per cell, best of {args.rounds} alternating rounds over {len(sample):,} cells "
+          f"(CPU time; BaseTransform's copy.copy of the Data is included):")
+    floor = per_cell_us(CopyOnly(), sample, args.rounds)
+    for name, new, old, keys in pairs:
+        t_new = t_old = float("inf")
+        for _ in range(args.rounds):  # alternate, so both see the same machine load
+            t_old = min(t_old, per_cell_us(old, sample, 1))
+            t_new = min(t_new, per_cell_us(new, sample, 1))
+        print(f"  {name:24s} before {t_old:7.0f} us   now {t_new:6.0f} us   "
+              f"-> {t_old / t_new:5.1f}x faster")
+    print(f"  (identity BaseTransform, the copy alone: {floor:.0f} us)")
+
+    # bit-identical on every cell (FlowConsistentPair: same seed -> same orders)
+    for name, _, _, keys in pairs:
+        new, old = [p[1:3] for p in pairs if p[0] == name][0]
+        if name == "FlowConsistentPair":
+            new = FlowConsistentPair(FlowConsistentShuffle(seed=1))
+            old = before.FlowConsistentPair(before.FlowConsistentShuffle(seed=1))
+        bad = sum(not same_fields(new(c), old(c), keys) for c in cells)
+        assert bad == 0, f"{name}: {bad} cells differ from the frozen implementation"
+    print(f"  all fields bit-identical to the frozen implementation on all {len(cells):,} cells")
+
+    print("\n== NASBench201(root, pre_transform=Compose([Tokenize(), FlowConsistentPair()])), "
+          "all 15,625 cells processed from scratch ==")
+    times = {}
+    for label, mod in (("before", before), ("now", sys.modules["pyg_nar.transforms"])):
+        pre = T.Compose([mod.Tokenize(), mod.FlowConsistentPair(mod.FlowConsistentShuffle(0))])
+        t, c0 = time.perf_counter(), time.process_time()
+        ds = NASBench201(osp.join(work, label), raw_dir=root, pre_transform=pre)
+        times[label] = time.perf_counter() - t
+        print(f"  {label:6s} {times[label]:6.1f} s wall / {time.process_time() - c0:6.1f} s CPU "
+              f"({len(ds):,} cells; tokens {tuple(ds[0].tokens.shape)}, "
+              f"aug_tokens {tuple(ds[0].aug_tokens.shape)})")
+    print(f"  -> processing is {times['before'] / times['now']:.1f}x faster (includes reading the "
+          f"CSVs, building the graphs and saving)")
 
 
 if __name__ == "__main__":

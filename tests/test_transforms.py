@@ -425,3 +425,64 @@ def test_flow_pairs_large_chain_is_complete():
     ei = torch.stack([torch.arange(n - 1), torch.arange(1, n)])
     pairs = flow_pairs(ei, n)
     assert pairs.size(1) == n * n  # every pair of a chain is related
+
+
+# ------------------------------------------- fast paths vs straightforward reference code
+
+def reference_tokens(data, tok):
+    """Tokens computed the plain way: per-node sinusoid_encoding calls and a loop over edges,
+    summing the float64 source encodings in edge order, one float32 rounding at the end."""
+    n, L = data.num_nodes, tok.num_freqs
+    enc = lambda v: sinusoid_encoding([float(v)], L, dtype=torch.float64)[0]  # noqa: E731
+    src, dst = data.edge_index.tolist()
+    rows = []
+    for v in range(n):
+        sour = torch.zeros(2 * L, dtype=torch.float64)
+        preds = [s for s, d in zip(src, dst) if d == v]
+        for s in preds:
+            sour = sour + enc(s)
+        rows.append(torch.cat([enc(data.op[v]), enc(v), sour if preds else enc(-1)]))
+    return torch.stack(rows).float()
+
+
+def bits(t):
+    return t.dtype, tuple(t.shape), t.numpy().tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_dags(), st.integers(0, 2 ** 31 - 1))
+def test_fast_paths_match_reference(data, seed):
+    n = data.num_nodes
+    src, dst = data.edge_index.tolist()
+    tok = Tokenize(num_freqs=5, depth_freqs=3)
+    # tokens: same bits as the plain computation (also on a graph seen before: shape cache)
+    for _ in range(2):
+        assert bits(tok(data).tokens) == bits(reference_tokens(data, tok))
+    # aug_tokens: the tokens of the shuffled copy that FlowConsistentShuffle makes
+    pair = FlowConsistentPair(FlowConsistentShuffle(seed), tok)
+    assert bits(pair(data).aug_tokens) == bits(tok(FlowConsistentShuffle(seed)(data)).tokens)
+    # adjacency and degrees: torch_geometric.utils on the same edges
+    from torch_geometric.utils import degree, remove_self_loops, to_undirected
+    ei = data.edge_index
+    assert bits(SymmetricAdjacency()(data).adj_index) == bits(
+        to_undirected(remove_self_loops(ei)[0], num_nodes=n))
+    out = NodeDegree()(data)
+    assert bits(out.in_degree) == bits(degree(ei[1], n, dtype=torch.float))
+    assert bits(out.out_degree) == bits(degree(ei[0], n, dtype=torch.float))
+    # generations: 1 + the largest generation of the predecessors, relaxed to a fixed point
+    gen = [0] * n
+    for _ in range(n):
+        for s, d in zip(src, dst):
+            gen[d] = max(gen[d], gen[s] + 1)
+    out = TopologicalGenerations()(data)
+    assert out.node_gen.tolist() == gen and out.edge_gen.tolist() == [gen[d] for d in dst]
+    assert out.depth.tolist() == [max(gen) + 1]
+
+
+def test_fast_paths_bad_edges_are_named():
+    data = arch_data([0, 1, 2], [[0, 1], [1, 2]], arch_id=7)
+    data.edge_index = torch.tensor([[0, 1], [1, 3]])
+    for transform in (Tokenize(), FlowConsistentPair(), SymmetricAdjacency(), NodeDegree(),
+                      TopologicalGenerations(), FlowMask()):
+        with pytest.raises(ArchitectureError, match=r"architecture 7: .*outside 0\.\.2"):
+            transform(data)

@@ -1,6 +1,7 @@
 """Small helpers shared by the transforms."""
 from __future__ import annotations
 
+import numpy as np
 from torch import Tensor
 from torch_geometric.data import Data
 
@@ -33,3 +34,18 @@ def edge_index_of(data: Data, transform: str) -> Tensor:
         raise ArchitectureError(f"{arch_name(data)}: {transform}: edge_index must have shape "
                                 f"[2, E], got {tuple(ei.shape)}")
     return ei.long()
+
+
+def edge_arrays(data: Data, transform: str, num_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sources and targets of ``data.edge_index`` as int64 NumPy arrays, checked against
+    ``0 .. num_nodes - 1`` (a clear error otherwise).
+
+    The transforms work on these: on graphs of a few nodes, NumPy calls cost a fraction of
+    torch's per-op dispatch, and the results become tensors once, via ``torch.from_numpy``.
+    """
+    ei = edge_index_of(data, transform).cpu().numpy()
+    # one reduction checks both bounds: read as unsigned, a negative index is huge
+    if ei.size and int(ei.view(np.uint64).max()) >= num_nodes:
+        raise ArchitectureError(f"{arch_name(data)}: {transform}: edge_index refers to a node "
+                                f"outside 0..{num_nodes - 1}")
+    return ei[0], ei[1]

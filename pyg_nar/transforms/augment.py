@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import heapq
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
 from pyg_nar.data import topological_order
-from pyg_nar.transforms._common import arch_name, edge_index_of, num_nodes_of
+from pyg_nar.transforms._common import arch_name, edge_arrays, num_nodes_of
 from pyg_nar.transforms.tokenize import Tokenize
 
 __all__ = ["FlowConsistentPair", "FlowConsistentShuffle", "random_topological_order"]
@@ -27,8 +28,14 @@ def random_topological_order(edge_index: Tensor, num_nodes: int,
     Every topological order can come out, though not all with the same probability. A cycle
     raises :class:`~pyg_nar.data.ArchitectureError` naming a node on it.
     """
-    priority = torch.rand(num_nodes, generator=generator, dtype=torch.float64).tolist()
     src, dst = edge_index.tolist() if edge_index.numel() else ([], [])
+    return torch.tensor(_random_order(src, dst, num_nodes, generator, name), dtype=torch.long)
+
+
+def _random_order(src: list, dst: list, num_nodes: int, generator: torch.Generator | None,
+                  name: str) -> list[int]:
+    """:func:`random_topological_order` of edge lists, as a list."""
+    priority = torch.rand(num_nodes, generator=generator, dtype=torch.float64).tolist()
     succ: list[list[int]] = [[] for _ in range(num_nodes)]
     indeg = [0] * num_nodes
     for s, d in zip(src, dst):
@@ -45,8 +52,9 @@ def random_topological_order(edge_index: Tensor, num_nodes: int,
             if indeg[w] == 0:
                 heapq.heappush(ready, (priority[w], w))
     if len(order) < num_nodes:
-        topological_order(num_nodes, edge_index, name)  # raises, naming a node on the cycle
-    return torch.tensor(order, dtype=torch.long)
+        edges = torch.tensor([src, dst], dtype=torch.long).view(2, -1)
+        topological_order(num_nodes, edges, name)  # raises, naming a node on the cycle
+    return order
 
 
 class FlowConsistentShuffle(BaseTransform):
@@ -85,14 +93,15 @@ class FlowConsistentShuffle(BaseTransform):
     def forward(self, data: Data) -> Data:
         name = arch_name(data)
         n = num_nodes_of(data, "FlowConsistentShuffle")
-        ei = edge_index_of(data, "FlowConsistentShuffle")
         for key in POSITIONAL_FIELDS:
             if key in data:
                 raise ValueError(
                     f"{name}: FlowConsistentShuffle cannot renumber `{key}`, which encodes "
                     f"node positions; apply the shuffle before Tokenize (or use "
                     f"FlowConsistentPair)")
-        order = random_topological_order(ei, n, self.generator, name)
+        src, dst = edge_arrays(data, "FlowConsistentShuffle", n)
+        order = torch.tensor(self.draw_order(src.tolist(), dst.tolist(), n, name),
+                             dtype=torch.long)
         rank = torch.empty_like(order)
         rank[order] = torch.arange(n)
         for key in list(data.keys()):
@@ -105,6 +114,13 @@ class FlowConsistentShuffle(BaseTransform):
                 data[key] = value[order]
         return data
 
+    def draw_order(self, src: list, dst: list, num_nodes: int,
+                   name: str = "architecture") -> list[int]:
+        """The next random topological order (:func:`random_topological_order`) of the graph
+        with edges ``src[k] -> dst[k]`` (nodes checked to lie in ``0 .. num_nodes - 1``),
+        drawn from the transform's generator. :class:`FlowConsistentPair` calls it too."""
+        return _random_order(src, dst, num_nodes, self.generator, name)
+
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(seed={self.seed})"
 
@@ -114,8 +130,10 @@ class FlowConsistentPair(BaseTransform):
     graph (Sec. 3.4), for the architecture-consistency loss (Sec. 3.5, Eq. 11).
 
     The copy holds only what the tokenizer reads (``op``, ``edge_index`` and, for whole
-    networks, ``op_attrs`` / ``out_shape``); it is renumbered by ``shuffle`` and encoded by
-    ``tokenize``, so ``aug_tokens`` matches ``tokens`` from the same :class:`Tokenize` in shape.
+    networks, ``op_attrs`` / ``out_shape``); it is renumbered by an order drawn from
+    ``shuffle`` (:meth:`FlowConsistentShuffle.draw_order`) and encoded by ``tokenize`` - the
+    result of ``tokenize(shuffle(copy))``, computed on arrays without building the copy - so
+    ``aug_tokens`` matches ``tokens`` from the same :class:`Tokenize` in shape.
     Its end token and depth encoding equal the original's (same ``N``). Row ``k`` of
     ``aug_tokens`` is node ``k`` of the *shuffled* numbering: the loss compares the two
     graph-level predictions, not rows.
@@ -132,13 +150,16 @@ class FlowConsistentPair(BaseTransform):
         self.tokenize = Tokenize() if tokenize is None else tokenize
 
     def forward(self, data: Data) -> Data:
-        n = num_nodes_of(data, "FlowConsistentPair")
-        copy = Data(op=data.op, edge_index=edge_index_of(data, "FlowConsistentPair"),
-                    num_nodes=n)
-        for key in ("op_attrs", "out_shape", "arch_id"):
-            if key in data:
-                copy[key] = data[key]
-        data.aug_tokens = self.tokenize(self.shuffle(copy)).tokens
+        # Renumber only what the tokenizer reads, as arrays: the same order and tokens as
+        # ``tokenize(shuffle(copy))`` of a copy holding those fields, without the copy.
+        n, op, src, dst, values, _ = self.tokenize._inputs(data, "FlowConsistentPair")
+        order = np.array(self.shuffle.draw_order(src.tolist(), dst.tolist(), n,
+                                                 arch_name(data)), dtype=np.int64)
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n)
+        tokens = self.tokenize._node_tokens(op[order], rank[src], rank[dst], n,
+                                            None if values is None else values[torch.from_numpy(order)])
+        data.aug_tokens = torch.from_numpy(tokens)
         return data
 
     def __repr__(self) -> str:

@@ -8,7 +8,7 @@ from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
 from pyg_nar.transforms._common import arch_name, edge_index_of, num_nodes_of
-from pyg_nar.transforms.generations import kahn_generations
+from pyg_nar.transforms.generations import _kahn
 
 __all__ = ["FlowMask", "descendant_matrix", "flow_pairs"]
 
@@ -23,7 +23,13 @@ def descendant_matrix(edge_index: Tensor, num_nodes: int, name: str = "architect
     :math:`N^2/8` bytes. The bitsets are unpacked to the boolean matrix in one NumPy call.
     A cycle raises :class:`~pyg_nar.data.ArchitectureError` naming a node on it.
     """
-    order, _, succ = kahn_generations(edge_index, num_nodes, name)
+    src, dst = edge_index.tolist() if edge_index.numel() else ([], [])
+    return _descendants(src, dst, num_nodes, name)
+
+
+def _descendants(src: list, dst: list, num_nodes: int, name: str) -> np.ndarray:
+    """:func:`descendant_matrix` of edge lists."""
+    order, _, succ = _kahn(src, dst, num_nodes, name)
     reach = [0] * num_nodes
     for u in reversed(order):
         r = 0
@@ -36,13 +42,18 @@ def descendant_matrix(edge_index: Tensor, num_nodes: int, name: str = "architect
                          bitorder="little").view(bool)
 
 
+def _flow_pairs(src: list, dst: list, num_nodes: int, name: str) -> Tensor:
+    closure = _descendants(src, dst, num_nodes, name)
+    mask = closure | closure.T
+    mask.flat[::num_nodes + 1] = True                                   # (v, v) pairs
+    return torch.from_numpy(np.stack(np.nonzero(mask)))
+
+
 def flow_pairs(edge_index: Tensor, num_nodes: int, name: str = "architecture") -> Tensor:
     r"""All ordered pairs ``(u, v)`` joined by a directed path in either direction, plus
     ``(v, v)`` for every node, as a ``[2, P]`` long tensor sorted by ``u`` then ``v``."""
-    closure = descendant_matrix(edge_index, num_nodes, name)
-    mask = closure | closure.T
-    np.fill_diagonal(mask, True)
-    return torch.from_numpy(mask).nonzero().t().contiguous()
+    src, dst = edge_index.tolist() if edge_index.numel() else ([], [])
+    return _flow_pairs(src, dst, num_nodes, name)
 
 
 class FlowMask(BaseTransform):
@@ -58,5 +69,6 @@ class FlowMask(BaseTransform):
 
     def forward(self, data: Data) -> Data:
         n = num_nodes_of(data, "FlowMask")
-        data.flow_index = flow_pairs(edge_index_of(data, "FlowMask"), n, arch_name(data))
+        ei = edge_index_of(data, "FlowMask")
+        data.flow_index = flow_pairs(ei, n, arch_name(data))  # checks the node range
         return data

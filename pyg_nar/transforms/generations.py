@@ -24,6 +24,11 @@ def kahn_generations(edge_index: Tensor, num_nodes: int, name: str = "architectu
     :func:`pyg_nar.data.topological_order`).
     """
     src, dst = edge_index.tolist() if edge_index.numel() else ([], [])
+    return _kahn(src, dst, num_nodes, name)
+
+
+def _kahn(src: list, dst: list, num_nodes: int, name: str):
+    """:func:`kahn_generations` on edge lists (``src``, ``dst``)."""
     if src and (min(min(src), min(dst)) < 0 or max(max(src), max(dst)) >= num_nodes):
         raise ArchitectureError(f"{name}: edge_index refers to a node outside 0..{num_nodes - 1}")
     succ: list[list[int]] = [[] for _ in range(num_nodes)]
@@ -45,7 +50,8 @@ def kahn_generations(edge_index: Tensor, num_nodes: int, name: str = "architectu
             if indeg[w] == 0:
                 order.append(w)
     if len(order) < num_nodes:
-        topological_order(num_nodes, edge_index, name)  # raises, naming a node on the cycle
+        edges = torch.tensor([src, dst], dtype=torch.long).view(2, -1)
+        topological_order(num_nodes, edges, name)  # raises, naming a node on the cycle
         raise ArchitectureError(f"{name}: the graph has a cycle")  # pragma: no cover
     return order, gen, succ
 
@@ -73,8 +79,9 @@ class TopologicalGenerations(BaseTransform):
     def forward(self, data: Data) -> Data:
         n = num_nodes_of(data, "TopologicalGenerations")
         ei = edge_index_of(data, "TopologicalGenerations")
-        gen = topological_generations(ei, n, arch_name(data))
-        data.node_gen = gen
-        data.edge_gen = gen[ei[1]]
-        data.depth = gen.max().view(1) + 1
+        src, dst = ei.tolist() if ei.numel() else ([], [])
+        _, gen, _ = _kahn(src, dst, n, arch_name(data))  # checks the node range
+        data.node_gen = torch.tensor(gen, dtype=torch.long)
+        data.edge_gen = torch.tensor([gen[d] for d in dst], dtype=torch.long)
+        data.depth = torch.tensor([max(gen) + 1])
         return data

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
 from pyg_nar.data import ArchitectureError
-from pyg_nar.transforms._common import arch_name, edge_index_of, num_nodes_of
+from pyg_nar.transforms._common import arch_name, edge_arrays, num_nodes_of
 
 __all__ = ["END_POSITION", "ROOT_SOURCE", "Tokenize", "sinusoid_encoding", "sinusoid_frequencies"]
 
@@ -105,6 +106,9 @@ class Tokenize(BaseTransform):
             (default: ``num_freqs``).
     """
 
+    #: bytes of position parts :meth:`_position_parts` keeps (the cache is emptied beyond)
+    POSITION_CACHE_BYTES = 16 * 2 ** 20
+
     def __init__(self, num_freqs: int = 32, depth_freqs: int = 48, attr_freqs: int | None = None):
         for name, v in (("num_freqs", num_freqs), ("depth_freqs", depth_freqs),
                         ("attr_freqs", attr_freqs)):
@@ -113,84 +117,128 @@ class Tokenize(BaseTransform):
         self.num_freqs = num_freqs
         self.depth_freqs = depth_freqs
         self.attr_freqs = num_freqs if attr_freqs is None else attr_freqs
-        self._table: Tensor | None = None
+        self._table: np.ndarray | None = None    # float64, row k + 1 = f(k)
+        self._table32: np.ndarray | None = None  # the same, rounded to float32
         self._end_cache: dict = {}
         self._depth_cache: dict = {}
+        self._position_cache: dict = {}
+        self._position_bytes = 0
 
     def _encode(self, values, num_freqs: int) -> Tensor:
         return sinusoid_encoding(values, num_freqs, dtype=torch.float64)
 
-    def _integer_table(self, largest: int) -> Tensor:
-        """float64 encodings of the integers ``-1 .. largest`` (row ``k + 1`` is ``f(k)``),
-        computed once and grown on demand: positions and op indices are small integers, so a
-        lookup replaces most of the sin/cos work for each graph."""
+    def _integer_table(self, largest: int) -> tuple[np.ndarray, np.ndarray]:
+        """float64 encodings of the integers ``-1 .. largest`` (row ``k + 1`` is ``f(k)``) and
+        their float32 rounding, computed once by :func:`sinusoid_encoding` and grown on demand:
+        positions and op indices are small integers, so a lookup replaces the sin/cos work
+        for each graph."""
         table = self._table
-        if table is None or table.size(0) < largest + 2:
-            size = max(largest + 2, 64, 0 if table is None else 2 * table.size(0))
-            table = self._encode(torch.arange(-1, size - 1, dtype=torch.float64), self.num_freqs)
-            self._table = table
-        return table
+        if table is None or table.shape[0] < largest + 2:
+            size = max(largest + 2, 64, 0 if table is None else 2 * table.shape[0])
+            table = self._encode(torch.arange(-1, size - 1, dtype=torch.float64),
+                                 self.num_freqs).numpy()
+            self._table, self._table32 = table, table.astype(np.float32)
+            self._position_cache.clear()
+            self._position_bytes = 0
+        return self._table, self._table32
 
-    def _end_token(self, widths: tuple) -> Tensor:
+    def _end_token(self, widths: tuple) -> np.ndarray:
         """``[1, D]``: f(1e5) in the three parts, and in each attribute/shape slot (cached)."""
         if widths not in self._end_cache:
             end = self._encode(torch.tensor([END_POSITION]), self.num_freqs)
             parts = [end, end, end] + [
                 self._encode(torch.full((1, w), END_POSITION), self.attr_freqs).flatten(1)
                 for w in widths]
-            self._end_cache[widths] = torch.cat(parts, dim=-1).float()
+            self._end_cache[widths] = torch.cat(parts, dim=-1).float().numpy()
         return self._end_cache[widths]
 
-    def _depth_enc(self, n: int) -> Tensor:
+    def _depth_enc(self, n: int) -> np.ndarray:
         """``[1, 2 * depth_freqs]``: f(N), the input of the depth token (Eq. 9; cached per N)."""
         if n not in self._depth_cache:
-            self._depth_cache[n] = sinusoid_encoding([[float(n)]], self.depth_freqs).view(1, -1)
+            self._depth_cache[n] = sinusoid_encoding([[float(n)]],
+                                                     self.depth_freqs).view(1, -1).numpy()
         return self._depth_cache[n]
 
-    def _value_parts(self, values: Tensor) -> Tensor:
-        """Encode each column of ``[N, K]`` values; 0 (absent) gives zeros -> ``[N, K * 2L_a]``."""
+    def _value_parts(self, values: Tensor) -> np.ndarray:
+        """Encode each column of ``[N, K]`` float64 values in one call; 0 (absent) gives zeros
+        -> ``[N, K * 2L_a]`` float64."""
         enc = self._encode(values, self.attr_freqs)                        # [N, K, 2L_a]
         enc = enc * (values != 0).unsqueeze(-1)
-        return enc.flatten(1)
+        return enc.flatten(1).numpy()
 
-    def forward(self, data: Data) -> Data:
-        name = arch_name(data)
-        n = num_nodes_of(data, "Tokenize")
-        ei = edge_index_of(data, "Tokenize")
+    def _inputs(self, data: Data, transform: str = "Tokenize"):
+        """What the tokenizer reads, checked: ``(n, op, src, dst, values, widths)`` with ``op``,
+        ``src``, ``dst`` int64 NumPy arrays and ``values`` the ``[N, K]`` float64 tensor of the
+        ``op_attrs`` and ``out_shape`` columns (``None`` for cells), ``widths`` their ``K`` s."""
+        n = num_nodes_of(data, transform)
         op = getattr(data, "op", None)
         if op is None or op.numel() != n:
-            raise ArchitectureError(f"{name}: Tokenize needs `op` with one entry per node "
-                                    f"({n} nodes), got "
+            raise ArchitectureError(f"{arch_name(data)}: {transform} needs `op` with one entry "
+                                    f"per node ({n} nodes), got "
                                     f"{None if op is None else tuple(op.shape)}")
-        op = op.view(-1).long()
-        if int(op.min()) < 0:
-            raise ArchitectureError(f"{name}: node {int((op < 0).nonzero()[0])} has a negative "
-                                    f"operation index")
-        if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= n):
-            raise ArchitectureError(f"{name}: edge_index refers to a node outside 0..{n - 1}")
-        src, dst = ei[0], ei[1]
-        table = self._integer_table(max(n, int(op.max())))
-        t_op = table[op + 1]                                               # Eq. 6
-        t_self = table[1:n + 1]                                            # Eq. 7
-        t_sour = torch.zeros_like(t_self).index_add_(0, dst, table[src + 1])  # Eq. 8
-        roots = torch.bincount(dst, minlength=n) == 0
-        t_sour[roots] = table[ROOT_SOURCE_ROW]                             # P(v) = {-1}
-        parts = [t_op, t_self, t_sour]
-
-        widths = []
+        op = op.view(-1).long().cpu().numpy()
+        if int(op.view(np.uint64).max()) >= 2 ** 63:  # read as unsigned, a negative is huge
+            raise ArchitectureError(f"{arch_name(data)}: node {int(np.flatnonzero(op < 0)[0])} "
+                                    f"has a negative operation index")
+        src, dst = edge_arrays(data, transform, n)
+        values, widths = [], []
         for field, width in (("op_attrs", 8), ("out_shape", 4)):
-            values = getattr(data, field, None)
-            if values is None:
+            value = getattr(data, field, None)
+            if value is None:
                 continue
-            if values.dim() != 2 or values.size(0) != n:
-                raise ArchitectureError(f"{name}: `{field}` must have shape [{n}, {width}] "
-                                        f"(one row per node), got {tuple(values.shape)}")
-            parts.append(self._value_parts(values.to(torch.float64)))
-            widths.append(values.size(1))
+            if value.dim() != 2 or value.size(0) != n:
+                raise ArchitectureError(f"{arch_name(data)}: `{field}` must have shape "
+                                        f"[{n}, {width}] (one row per node), got "
+                                        f"{tuple(value.shape)}")
+            values.append(value.to(torch.float64).cpu())
+            widths.append(value.size(1))
+        values = torch.cat(values, dim=1) if values else None
+        return n, op, src, dst, values, tuple(widths)
 
-        data.tokens = torch.cat(parts, dim=-1).float()
-        data.end_token = self._end_token(tuple(widths)).clone()
-        data.depth_enc = self._depth_enc(n).clone()
+    def _position_parts(self, src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
+        """``[N, 4L]`` float32: the self and source parts, which depend on the graph's shape
+        only, cached per shape (e.g. all NAS-Bench-201 cells share one; at most
+        :attr:`POSITION_CACHE_BYTES` are kept).
+
+        The source part sums float64 rows in edge order (``np.add.at``, as ``index_add_``
+        would) and is rounded to float32 once, like every other part."""
+        key = (n, src.tobytes(), dst.tobytes())
+        parts = self._position_cache.get(key)
+        if parts is None:
+            t64, t32 = self._integer_table(n)
+            w = t64.shape[1]
+            parts = np.empty((n, 2 * w), dtype=np.float32)
+            parts[:, :w] = t32[1:n + 1]                                    # Eq. 7
+            sour = np.zeros((n, w))
+            np.add.at(sour, dst, t64[src + 1])                             # Eq. 8
+            sour[np.bincount(dst, minlength=n) == 0] = t64[ROOT_SOURCE_ROW]  # P(v) = {-1}
+            parts[:, w:] = sour
+            self._position_bytes += parts.nbytes
+            if self._position_bytes > self.POSITION_CACHE_BYTES:
+                self._position_cache.clear()
+                self._position_bytes = parts.nbytes
+            self._position_cache[key] = parts
+        return parts
+
+    def _node_tokens(self, op: np.ndarray, src: np.ndarray, dst: np.ndarray, n: int,
+                     values: Tensor | None) -> np.ndarray:
+        """``[N, D]`` float32 node tokens of checked inputs (see :meth:`_inputs`): op part
+        from the cached table, position parts from :meth:`_position_parts`."""
+        t64, t32 = self._integer_table(max(n, int(op.max())))
+        w = t64.shape[1]
+        extra = 0 if values is None else values.size(1) * 2 * self.attr_freqs
+        tokens = np.empty((n, 3 * w + extra), dtype=np.float32)
+        tokens[:, :w] = t32[op + 1]                                        # Eq. 6
+        tokens[:, w:3 * w] = self._position_parts(src, dst, n)             # Eq. 7, 8
+        if values is not None:
+            tokens[:, 3 * w:] = self._value_parts(values)
+        return tokens
+
+    def forward(self, data: Data) -> Data:
+        n, op, src, dst, values, widths = self._inputs(data)
+        data.tokens = torch.from_numpy(self._node_tokens(op, src, dst, n, values))
+        data.end_token = torch.from_numpy(self._end_token(widths).copy())
+        data.depth_enc = torch.from_numpy(self._depth_enc(n).copy())
         static = getattr(data, "static", None)
         if static is not None:
             static = static.to(torch.float64).view(1, -1)
