@@ -5,25 +5,23 @@ Use them in :class:`torch_geometric.transforms.Compose`, as a dataset's ``pre_tr
 stock :class:`torch_geometric.loader.DataLoader`: node-level fields are concatenated, graph-level
 fields (``[1, ...]``) stacked, and fields ending in ``_index`` offset by the node count.
 
-=========================  ===================================  ================================
-transform                  adds                                 used by
-=========================  ===================================  ================================
-:class:`Tokenize`          ``tokens`` [N, D], ``end_token``     NAR-Former (Sec. 3.2)
-                           [1, D], ``depth_enc`` [1, Dd]
-                           (+ ``static_enc`` [1, S * 2L])
-:class:`FlowConsistentPair` ``aug_tokens`` [N, D]               NAR-Former AC loss (Sec. 3.4-5)
-:class:`FlowConsistentShuffle` (renumbers the graph)            augmentation
-:class:`TopologicalGenerations` ``node_gen`` [N], ``edge_gen``  FlowerFormer flow encoder
-                           [E], ``depth`` [1]
-:class:`FlowMask`          ``flow_index`` [2, P]                FlowerFormer flow attention
-:class:`SymmetricAdjacency` ``adj_index`` [2, 2E]               NAR-Former V2
-:class:`NodeDegree`        ``in_degree``, ``out_degree`` [N]    NAR-Former V2
-=========================  ===================================  ================================
+* :class:`Tokenize` - ``tokens`` [N, D], ``end_token`` [1, D], ``depth_enc`` [1, Dd]
+  (+ ``static_enc`` [1, S * 2L] for whole networks): NAR-Former's tokenizer (Sec. 3.2).
+* :class:`FlowConsistentShuffle` - renumbers the graph by a random topological order
+  (NAR-Former Sec. 3.4); :class:`FlowConsistentPair` - ``aug_tokens`` [N, D], the tokens of
+  such a copy, for the architecture-consistency loss (Sec. 3.5).
+* :class:`TopologicalGenerations` - ``node_gen`` [N], ``edge_gen`` [E], ``depth`` [1]:
+  FlowerFormer's flow-encoder schedule.
+* :class:`FlowMask` - ``flow_index`` [2, P]: FlowerFormer's flow-aware attention pairs.
+* :class:`SymmetricAdjacency` - ``adj_index`` [2, 2E]; :class:`NodeDegree` - ``in_degree``,
+  ``out_degree`` [N]: NAR-Former V2's graph inputs.
+
+Speed: ``python benchmarks/transforms_speed.py``.
 """
 from pyg_nar.transforms.adjacency import NodeDegree, SymmetricAdjacency
 from pyg_nar.transforms.augment import (FlowConsistentPair, FlowConsistentShuffle,
                                         random_topological_order)
-from pyg_nar.transforms.flow import FlowMask, descendants_bitsets, flow_pairs
+from pyg_nar.transforms.flow import FlowMask, descendant_matrix, flow_pairs
 from pyg_nar.transforms.generations import TopologicalGenerations, topological_generations
 from pyg_nar.transforms.tokenize import (END_POSITION, ROOT_SOURCE, Tokenize, sinusoid_encoding,
                                          sinusoid_frequencies)
@@ -38,7 +36,7 @@ __all__ = [
     "SymmetricAdjacency",
     "Tokenize",
     "TopologicalGenerations",
-    "descendants_bitsets",
+    "descendant_matrix",
     "flow_pairs",
     "random_topological_order",
     "sinusoid_encoding",

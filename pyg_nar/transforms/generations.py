@@ -1,7 +1,6 @@
 r"""Topological generations of a DAG (the schedule of FlowerFormer's flow encoder)."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
@@ -13,54 +12,50 @@ from pyg_nar.transforms._common import arch_name, edge_index_of, num_nodes_of
 __all__ = ["TopologicalGenerations", "topological_generations"]
 
 
-def _segments(ptr: np.ndarray, nodes: np.ndarray) -> np.ndarray:
-    """Positions ``ptr[v] .. ptr[v+1]-1`` of every ``v`` in ``nodes``, concatenated."""
-    starts, ends = ptr[nodes], ptr[nodes + 1]
-    counts = ends - starts
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
-    return offsets + np.arange(total)
+def kahn_generations(edge_index: Tensor, num_nodes: int, name: str = "architecture"):
+    """One pass of Kahn's algorithm: ``(order, generation, successors)`` as Python lists.
+
+    ``order`` is a topological order (generation by generation), ``generation[v]`` is 0 for
+    sources and 1 + the largest generation of ``v``'s predecessors otherwise. :math:`O(N + E)`
+    with small constants: on graphs of up to a few thousand nodes one interpreted pass is
+    faster than a vectorised frontier loop, which pays one round of array calls per
+    generation (2,000 of them on a 2,000-node chain). A cycle raises
+    :class:`~pyg_nar.data.ArchitectureError` naming a node on it (via
+    :func:`pyg_nar.data.topological_order`).
+    """
+    src, dst = edge_index.tolist() if edge_index.numel() else ([], [])
+    if src and (min(min(src), min(dst)) < 0 or max(max(src), max(dst)) >= num_nodes):
+        raise ArchitectureError(f"{name}: edge_index refers to a node outside 0..{num_nodes - 1}")
+    succ: list[list[int]] = [[] for _ in range(num_nodes)]
+    indeg = [0] * num_nodes
+    for s, d in zip(src, dst):
+        succ[s].append(d)
+        indeg[d] += 1
+    gen = [0] * num_nodes
+    order = [v for v in range(num_nodes) if indeg[v] == 0]
+    i = 0
+    while i < len(order):
+        v = order[i]
+        i += 1
+        g = gen[v] + 1
+        for w in succ[v]:
+            if gen[w] < g:
+                gen[w] = g
+            indeg[w] -= 1
+            if indeg[w] == 0:
+                order.append(w)
+    if len(order) < num_nodes:
+        topological_order(num_nodes, edge_index, name)  # raises, naming a node on the cycle
+        raise ArchitectureError(f"{name}: the graph has a cycle")  # pragma: no cover
+    return order, gen, succ
 
 
 def topological_generations(edge_index: Tensor, num_nodes: int,
                             name: str = "architecture") -> Tensor:
-    r"""Generation of every node: 0 for sources, else 1 + the largest generation of its
-    predecessors (the layers of :func:`networkx.topological_generations`).
-
-    Kahn's algorithm one frontier at a time, vectorised over each frontier's out-edges, so
-    the cost is :math:`O(N + E)` plus one NumPy round per generation. A cycle raises
-    :class:`~pyg_nar.data.ArchitectureError` naming a node on it.
-    """
-    ei = edge_index.detach().cpu().numpy().astype(np.int64, copy=False)
-    if ei.size and (ei.min() < 0 or ei.max() >= num_nodes):
-        raise ArchitectureError(f"{name}: edge_index refers to a node outside 0..{num_nodes - 1}")
-    src, dst = ei[0], ei[1]
-    order = np.argsort(src, kind="stable")
-    dst_by_src = dst[order]
-    ptr = np.zeros(num_nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=num_nodes), out=ptr[1:])
-    indeg = np.bincount(dst, minlength=num_nodes)
-    gen = np.full(num_nodes, -1, dtype=np.int64)
-    frontier = np.flatnonzero(indeg == 0)
-    g = 0
-    while frontier.size:
-        gen[frontier] = g
-        targets = dst_by_src[_segments(ptr, frontier)]
-        if targets.size == 0:
-            break
-        np.subtract.at(indeg, targets, 1)
-        ready = targets[indeg[targets] == 0]
-        if ready.size > 1:  # a node reached by several frontier edges appears once
-            ready.sort()
-            ready = ready[np.r_[True, ready[1:] != ready[:-1]]]
-        frontier = ready
-        g += 1
-    if (gen < 0).any():
-        topological_order(num_nodes, edge_index, name)  # raises, naming a node on the cycle
-        raise ArchitectureError(f"{name}: the graph has a cycle")  # pragma: no cover
-    return torch.from_numpy(gen)
+    r"""Generation of every node as a ``[N]`` long tensor: 0 for sources, else 1 + the largest
+    generation of its predecessors (the layers of :func:`networkx.topological_generations`).
+    A cycle raises :class:`~pyg_nar.data.ArchitectureError` naming a node on it."""
+    return torch.tensor(kahn_generations(edge_index, num_nodes, name)[1], dtype=torch.long)
 
 
 class TopologicalGenerations(BaseTransform):

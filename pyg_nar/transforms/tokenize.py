@@ -12,7 +12,6 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
-from torch_geometric.utils import degree, scatter
 
 from pyg_nar.data import ArchitectureError
 from pyg_nar.transforms._common import arch_name, edge_index_of, num_nodes_of
@@ -23,6 +22,7 @@ __all__ = ["END_POSITION", "ROOT_SOURCE", "Tokenize", "sinusoid_encoding", "sinu
 END_POSITION = 1e5
 #: Source position of a node without predecessors (Sec. 3.2: :math:`\mathcal{P}(v_0) = \{-1\}`).
 ROOT_SOURCE = -1.0
+ROOT_SOURCE_ROW = 0  # row of f(-1) in Tokenize's table of integer encodings
 
 
 def sinusoid_frequencies(num_freqs: int) -> Tensor:
@@ -94,7 +94,8 @@ class Tokenize(BaseTransform):
     **Static features.** The supplement feeds the static properties (batch size, FLOPs,
     parameters, memory access) to the prediction head next to the transformer output, not as
     tokens. When the graph has ``static`` ``[1, S]`` we add ``static_enc`` ``[1, S * 2L_a]``,
-    each value encoded like an attribute (the official code's 4 x 64 = 256-dim static vector).
+    each value encoded with ``attr_freqs`` frequencies, zeros included (the official code's
+    4 x 64 = 256-dim static vector).
 
     Args:
         num_freqs: :math:`L` for the operation, self-position and source-position parts
@@ -112,9 +113,39 @@ class Tokenize(BaseTransform):
         self.num_freqs = num_freqs
         self.depth_freqs = depth_freqs
         self.attr_freqs = num_freqs if attr_freqs is None else attr_freqs
+        self._table: Tensor | None = None
+        self._end_cache: dict = {}
+        self._depth_cache: dict = {}
 
     def _encode(self, values, num_freqs: int) -> Tensor:
         return sinusoid_encoding(values, num_freqs, dtype=torch.float64)
+
+    def _integer_table(self, largest: int) -> Tensor:
+        """float64 encodings of the integers ``-1 .. largest`` (row ``k + 1`` is ``f(k)``),
+        computed once and grown on demand: positions and op indices are small integers, so a
+        lookup replaces most of the sin/cos work for each graph."""
+        table = self._table
+        if table is None or table.size(0) < largest + 2:
+            size = max(largest + 2, 64, 0 if table is None else 2 * table.size(0))
+            table = self._encode(torch.arange(-1, size - 1, dtype=torch.float64), self.num_freqs)
+            self._table = table
+        return table
+
+    def _end_token(self, widths: tuple) -> Tensor:
+        """``[1, D]``: f(1e5) in the three parts, and in each attribute/shape slot (cached)."""
+        if widths not in self._end_cache:
+            end = self._encode(torch.tensor([END_POSITION]), self.num_freqs)
+            parts = [end, end, end] + [
+                self._encode(torch.full((1, w), END_POSITION), self.attr_freqs).flatten(1)
+                for w in widths]
+            self._end_cache[widths] = torch.cat(parts, dim=-1).float()
+        return self._end_cache[widths]
+
+    def _depth_enc(self, n: int) -> Tensor:
+        """``[1, 2 * depth_freqs]``: f(N), the input of the depth token (Eq. 9; cached per N)."""
+        if n not in self._depth_cache:
+            self._depth_cache[n] = sinusoid_encoding([[float(n)]], self.depth_freqs).view(1, -1)
+        return self._depth_cache[n]
 
     def _value_parts(self, values: Tensor) -> Tensor:
         """Encode each column of ``[N, K]`` values; 0 (absent) gives zeros -> ``[N, K * 2L_a]``."""
@@ -131,21 +162,22 @@ class Tokenize(BaseTransform):
             raise ArchitectureError(f"{name}: Tokenize needs `op` with one entry per node "
                                     f"({n} nodes), got "
                                     f"{None if op is None else tuple(op.shape)}")
+        op = op.view(-1).long()
+        if int(op.min()) < 0:
+            raise ArchitectureError(f"{name}: node {int((op < 0).nonzero()[0])} has a negative "
+                                    f"operation index")
         if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= n):
             raise ArchitectureError(f"{name}: edge_index refers to a node outside 0..{n - 1}")
         src, dst = ei[0], ei[1]
-        pos = torch.arange(n, dtype=torch.float64)
-
-        t_op = self._encode(op.view(-1), self.num_freqs)                  # Eq. 6
-        t_self = self._encode(pos, self.num_freqs)                        # Eq. 7
-        t_sour = scatter(self._encode(src.to(torch.float64), self.num_freqs), dst, dim=0,
-                         dim_size=n, reduce="sum")                        # Eq. 8
-        roots = degree(dst, n) == 0
-        t_sour[roots] = self._encode(torch.tensor([ROOT_SOURCE]), self.num_freqs)
+        table = self._integer_table(max(n, int(op.max())))
+        t_op = table[op + 1]                                               # Eq. 6
+        t_self = table[1:n + 1]                                            # Eq. 7
+        t_sour = torch.zeros_like(t_self).index_add_(0, dst, table[src + 1])  # Eq. 8
+        roots = torch.bincount(dst, minlength=n) == 0
+        t_sour[roots] = table[ROOT_SOURCE_ROW]                             # P(v) = {-1}
         parts = [t_op, t_self, t_sour]
 
-        end = self._encode(torch.tensor([END_POSITION]), self.num_freqs)
-        end_parts = [end, end, end]
+        widths = []
         for field, width in (("op_attrs", 8), ("out_shape", 4)):
             values = getattr(data, field, None)
             if values is None:
@@ -154,19 +186,16 @@ class Tokenize(BaseTransform):
                 raise ArchitectureError(f"{name}: `{field}` must have shape [{n}, {width}] "
                                         f"(one row per node), got {tuple(values.shape)}")
             parts.append(self._value_parts(values.to(torch.float64)))
-            end_a = self._encode(torch.full((values.size(1),), END_POSITION), self.attr_freqs)
-            end_parts.append(end_a.flatten().unsqueeze(0))
+            widths.append(values.size(1))
 
         data.tokens = torch.cat(parts, dim=-1).float()
-        data.end_token = torch.cat(end_parts, dim=-1).float()
-        data.depth_enc = sinusoid_encoding([[float(n)]], self.depth_freqs).view(1, -1)  # Eq. 9 input
+        data.end_token = self._end_token(tuple(widths)).clone()
+        data.depth_enc = self._depth_enc(n).clone()
         static = getattr(data, "static", None)
         if static is not None:
-            data.static_enc = self._value_parts_static(static.to(torch.float64).view(1, -1))
+            static = static.to(torch.float64).view(1, -1)
+            data.static_enc = self._encode(static, self.attr_freqs).flatten(1).float()
         return data
-
-    def _value_parts_static(self, static: Tensor) -> Tensor:
-        return self._encode(static, self.attr_freqs).flatten(1).float()
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(num_freqs={self.num_freqs}, "
