@@ -19,3 +19,15 @@ def data_root() -> str:
             pytest.fail(msg)
         pytest.skip(msg)
     return osp.abspath(root)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_thread():
+    """The suite's models and graphs are tiny: one intra-op thread is fastest (and does not
+    fight other processes for the cores)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -1,8 +1,6 @@
 """Datasets over the real benchmark data (``PYG_NAR_DATA``)."""
 import gzip
-import os
 import os.path as osp
-import shutil
 
 import pytest
 import torch

@@ -6,13 +6,6 @@ from _synthetic import synthetic_graphs
 from pyg_nar.models import MODELS, NARFormer
 from pyg_nar.nn import FusionTransformer
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and do not fight other processes for cores)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 

@@ -10,13 +10,6 @@ from pyg_nar.models import NNLP, FLOPsRegression
 NUM_OPS = 5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny graphs: intra-op threads only add overhead (and stall on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def network(n, seed, flops=None, y=None):

@@ -10,13 +10,6 @@ from pyg_nar.metrics import kendall_tau
 from pyg_nar.models import NARFormer
 from pyg_nar.training import TrainConfig, _lr_lambda, fit, param_groups, predict
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and do not fight other processes for cores)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 
