@@ -9,7 +9,8 @@
       on all graphs of the held-out one.
 
 (b) NAS-Bench-201 cells with HELP's measured latencies (``--nb201-devices``): NAR-Former V2
-    (cell tokens, latency head) against the training-set mean latency, on ``--nb201-train``
+    (cell tokens, latency head) and, with ``--nb201-narformer``, NAR-Former (Tokenize tokens,
+    linear output) against the training-set mean latency, on ``--nb201-train``
     training cells, 100 validation cells and (a seeded sample of) the others. On ``pixel3`` and
     ``raspi4`` the cells without an input-to-output path (latency < 0.5 ms) are dropped, as the
     data README advises.
@@ -32,7 +33,7 @@ import numpy as np
 import torch
 
 from pyg_nar.metrics import acc_within, mape
-from pyg_nar.models import NNLP, FLOPsRegression, NARFormerV2
+from pyg_nar.models import NNLP, FLOPsRegression, NARFormer, NARFormerV2
 from pyg_nar.training import TrainConfig, fit, predict
 
 
@@ -104,7 +105,14 @@ def zoo_section(args) -> None:
     print(f"zoo: {len(ds)} graphs, families: "
           + ", ".join(f"{names_of[f]} ({int((fam == f).sum())})" for f in torch.unique(fam).tolist()))
 
-    # in-domain
+    if not args.skip_in_domain:
+        in_domain(args, ds, fam)
+    if args.lofo:
+        leave_one_family_out(args, ds, fam)
+
+
+def in_domain(args, ds, fam) -> None:
+    names_of = ds.model_types
     sp = family_split(fam, args.test_frac, args.val_frac, args.seed)
     print(f"in-domain: {len(sp['train'])} train / {len(sp['val'])} val / {len(sp['test'])} test")
     preds = run_models(args, len(ds.op_vocab), ds[sp["train"]], ds[sp["val"]], ds[sp["test"]])
@@ -116,12 +124,16 @@ def zoo_section(args) -> None:
     rows["all"] = (preds, y)
     print_table("(a) in-domain, per family", rows, names)
 
-    if not args.lofo:
-        return
+
+def leave_one_family_out(args, ds, fam) -> None:
+    names_of = ds.model_types
     rows = {}
     families = torch.unique(fam).tolist()
     if args.lofo_families:
         keep = set(args.lofo_families.split(","))
+        unknown = keep - set(names_of)
+        if unknown:
+            raise SystemExit(f"--lofo-families: unknown {sorted(unknown)}; known: {names_of}")
         families = [f for f in families if names_of[f] in keep]
     for f in families:
         held = torch.nonzero(fam == f).view(-1)
@@ -132,33 +144,45 @@ def zoo_section(args) -> None:
               flush=True)
         p = run_models(args, len(ds.op_vocab), ds[rest[n_val:]], ds[rest[:n_val]], ds[held])
         rows[names_of[f]] = (p, torch.cat([d.y for d in ds[held]]))
-    print_table("(a) leave-one-family-out (row = held-out family)", rows, names)
+    print_table("(a) leave-one-family-out (row = held-out family)", rows, list(p))
 
 
 def nb201_section(args) -> None:
     from pyg_nar.datasets import NASBench201Latency
+    from pyg_nar.transforms import Tokenize
 
-    rows, names = {}, ["train mean", "NAR-Former V2"]
+    rows, names = {}, ["train mean", "NAR-Former V2"] + (["NAR-Former"] if args.nb201_narformer else [])
     for device in args.nb201_devices.split(","):
         ds = NASBench201Latency(args.nb201_root, device=device)
         y_all = torch.cat([d.y for d in ds])
         keep = torch.nonzero(y_all >= 0.5).view(-1)  # drops only pixel3/raspi4's degenerate cells
         perm = keep[torch.randperm(len(keep), generator=torch.Generator().manual_seed(args.seed))]
         n_tr = args.nb201_train
-        train, val = ds[perm[:n_tr]], ds[perm[n_tr:n_tr + 100]]
-        test = ds[perm[n_tr + 100:n_tr + 100 + args.nb201_test]]
+        parts = (perm[:n_tr], perm[n_tr:n_tr + 100], perm[n_tr + 100:n_tr + 100 + args.nb201_test])
+        train, val, test = (ds[p] for p in parts)
         y = torch.cat([d.y for d in test])
         print(f"NB201 {device}: {len(keep)} cells kept, {len(train)} train / {len(val)} val / "
               f"{len(test)} test", flush=True)
-        torch.manual_seed(args.seed)
-        model = NARFormerV2(len(ds.op_vocab), task="latency", hidden=args.hidden,
-                            head_hidden=args.hidden, num_layers=args.nb201_layers)
-        t = time.time()
-        res = fit(model, train, val, train_config(args))
-        print(f"    NAR-Former V2: {time.time() - t:.0f} s, best val MAPE {res.best_metric:.4f} "
-              f"(epoch {res.best_epoch})", flush=True)
-        mean = torch.cat([d.y for d in train]).mean()
-        rows[device] = ({"train mean": mean.expand_as(y), "NAR-Former V2": predict(model, test)}, y)
+        preds = {"train mean": torch.cat([d.y for d in train]).mean().expand_as(y)}
+        models = {"NAR-Former V2": (lambda: NARFormerV2(
+            len(ds.op_vocab), task="latency", hidden=args.hidden, head_hidden=args.hidden,
+            num_layers=args.nb201_layers), None)}
+        if args.nb201_narformer:
+            models["NAR-Former"] = (lambda: NARFormer.from_data(
+                Tokenize()(ds[0]), output="linear", dim=args.narformer_dim,
+                num_layers=args.narformer_layers, head_dim=args.narformer_dim // 6), Tokenize())
+        for name, (make, transform) in models.items():
+            torch.manual_seed(args.seed)
+            model = make()
+            tr, va, te = train, val, test
+            if transform is not None:  # token inputs for NAR-Former
+                tr, va, te = ([transform(d) for d in part] for part in (train, val, test))
+            t = time.time()
+            res = fit(model, tr, va, train_config(args))
+            preds[name] = predict(model, te)
+            print(f"    {name}: {time.time() - t:.0f} s, best val MAPE {res.best_metric:.4f} "
+                  f"(epoch {res.best_epoch})", flush=True)
+        rows[device] = (preds, y)
     print_table("(b) NAS-Bench-201 latency (HELP devices)", rows, names)
 
 
@@ -166,6 +190,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--zoo", help="NNLQP-layout folder (gt.txt + ONNX files)")
     ap.add_argument("--lofo", action="store_true", help="also run leave-one-family-out")
+    ap.add_argument("--skip-in-domain", action="store_true", help="only leave-one-family-out")
     ap.add_argument("--lofo-families", default="", help="comma list: only these held-out families")
     ap.add_argument("--test-frac", type=float, default=0.2)
     ap.add_argument("--val-frac", type=float, default=0.1)
@@ -174,6 +199,10 @@ def main() -> None:
     ap.add_argument("--nb201-train", type=int, default=900)
     ap.add_argument("--nb201-test", type=int, default=3000)
     ap.add_argument("--nb201-layers", type=int, default=2)
+    ap.add_argument("--nb201-narformer", action="store_true",
+                    help="also train NAR-Former (Tokenize tokens, linear output) on NB201")
+    ap.add_argument("--narformer-dim", type=int, default=96)
+    ap.add_argument("--narformer-layers", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-3)

@@ -236,3 +236,14 @@ def test_training_step_lowers_relative_mse():
     with torch.no_grad():
         after = rel_mse().item()
     assert after < 0.5 * before
+
+
+def test_checkpoint_round_trip(tmp_path):
+    from pyg_nar.checkpoint import load_checkpoint, save_checkpoint
+
+    torch.manual_seed(9)
+    model = small(task="latency", network_features=True, static_dim=4).eval()
+    batch = Batch.from_data_list([random_network(n, seed=n) for n in (6, 10)])
+    loaded, _, _ = load_checkpoint(save_checkpoint(str(tmp_path / "v2"), model))
+    assert isinstance(loaded, NARFormerV2) and loaded.config == model.config
+    assert torch.allclose(loaded(batch), model(batch))

@@ -151,3 +151,16 @@ def test_flops_regression_errors():
         FLOPsRegression().fit([arch_data([0, 1], [[0, 1]], y=1.0)] * 2)
     with pytest.raises(ValueError, match="space"):
         FLOPsRegression(space="sqrt")
+
+
+def test_checkpoint_round_trip_of_the_baselines(tmp_path):
+    from pyg_nar.checkpoint import load_checkpoint, save_checkpoint
+
+    torch.manual_seed(3)
+    graphs = [network(n, seed=n) for n in (4, 7, 11)]
+    batch = Batch.from_data_list(graphs)
+    for model in (small_nnlp().eval(), FLOPsRegression(space="linear").fit(graphs)):
+        path = save_checkpoint(str(tmp_path / type(model).__name__), model)
+        loaded, _, info = load_checkpoint(path)
+        assert type(loaded) is type(model) and info["config"] == model.config
+        assert torch.allclose(loaded(batch), model(batch))

@@ -38,6 +38,10 @@ class DegreeGate(nn.Module):
     degree encodes. Operation-type information enters through the node embedding (one-hot or
     sinusoid of ``op``) rather than through this gate. This attribution is our inference; the
     reference notes mark it as unconfirmed.
+
+    The degree is counted from ``adj_index`` inside the layer (on a DAG without duplicate edges
+    it equals ``in_degree + out_degree`` of :class:`pyg_nar.transforms.NodeDegree`), so the
+    layer needs no extra field.
     """
 
     def __init__(self, channels: int):
