@@ -1,0 +1,7 @@
+"""Neural-network layers of pyg_nar."""
+from pyg_nar.nn.fusion_transformer import FusionTransformer, TransformerBlock
+from pyg_nar.nn.graph_aided_attention import (DegreeGate, GraphAidedAttention, GroupedFeedForward,
+                                              GroupedLinear, NARFormerV2Layer)
+
+__all__ = ["FusionTransformer", "TransformerBlock", "DegreeGate", "GraphAidedAttention",
+           "GroupedFeedForward", "GroupedLinear", "NARFormerV2Layer"]
