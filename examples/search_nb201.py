@@ -6,12 +6,13 @@ queried cells into candidates, query the 10 the predictor ranks highest", 100 qu
 Prints mean +- std of the best test accuracy found over the seeds, and saves a plot of the
 best accuracy vs the number of queries (needs matplotlib).
 
-    python examples/search_nb201.py [--seeds 5] [--budget 100] [--predictor ridge] [--plot search_nb201.png]
+    python examples/search_nb201.py [--seeds 5] [--budget 100] [--predictor narformer|ridge] [--plot search_nb201.png]
 """
 import argparse
 import time
 
 import numpy as np
+import torch
 
 from pyg_nar.datasets import NASBench201
 from pyg_nar.search import (BenchmarkOracle, predictor_guided_evolution, random_search,
@@ -21,9 +22,11 @@ from pyg_nar.search import (BenchmarkOracle, predictor_guided_evolution, random_
 def build_predictor(args):
     if args.predictor == "ridge":
         return ridge_onehot_predictor(alpha=args.alpha), f"ridge on one-hot edge ops (alpha={args.alpha})"
-    from pyg_nar import search
-    fn = getattr(search, f"{args.predictor}_predictor")
-    return fn(epochs=args.epochs), f"{args.predictor} ({args.epochs} epochs per round)"
+    from pyg_nar.search import narformer_predictor
+    return (narformer_predictor(epochs=args.epochs, batch_size=args.batch_size, dim=args.dim,
+                                num_layers=args.layers),
+            f"NAR-Former dim {args.dim}, {args.layers} layers, retrained each round for {args.epochs} "
+            f"epochs (batch {args.batch_size}, AdamW 1e-3, MSE)")
 
 
 def main():
@@ -32,8 +35,12 @@ def main():
     p.add_argument("--target", default="cifar10_test_200ep")
     p.add_argument("--budget", type=int, default=100)
     p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--predictor", default="ridge", choices=["ridge", "flowerformer", "narformer"])
-    p.add_argument("--epochs", type=int, default=100, help="predictor training epochs per round (neural predictors)")
+    p.add_argument("--predictor", default="narformer", choices=["ridge", "narformer"])
+    p.add_argument("--epochs", type=int, default=20, help="predictor training epochs per round (neural predictors)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for these tiny models)")
     p.add_argument("--alpha", type=float, default=1.0, help="ridge penalty")
     p.add_argument("--initial", type=int, default=10)
     p.add_argument("--per-round", type=int, default=10)
@@ -41,6 +48,7 @@ def main():
     p.add_argument("--plot", default="search_nb201.png", help="PNG path ('' to skip)")
     p.add_argument("--progress", action="store_true")
     args = p.parse_args()
+    torch.set_num_threads(args.threads)
 
     oracle = BenchmarkOracle.from_dataset(NASBench201(f"{args.root}/nasbench201", target=args.target))
     best_arch, optimum = oracle.best()

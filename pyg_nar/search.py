@@ -31,7 +31,7 @@ from pyg_nar.datasets.nasbench201 import NB201_OPS, parse_arch_str
 __all__ = [
     "NB201SearchSpace", "BenchmarkOracle", "BudgetExhausted", "SearchResult",
     "random_search", "regularized_evolution", "predictor_guided_evolution",
-    "ridge_onehot_predictor", "onehot_features",
+    "ridge_onehot_predictor", "onehot_features", "graph_predictor", "narformer_predictor",
 ]
 
 ScoreFn = Callable[[Sequence[str]], np.ndarray]
@@ -386,3 +386,70 @@ def ridge_onehot_predictor(alpha: float = 1.0) -> PredictorFactory:
         return lambda strs: onehot_features(strs) @ w + mean
 
     return factory
+
+
+def graph_predictor(build_model: Callable[[], "torch.nn.Module"], config, transform=None,
+                    standardize: bool = True, batch_size: int = 1024) -> PredictorFactory:
+    """A predictor factory around any pyg_nar predictor and the one training loop.
+
+    Each call builds a fresh model with ``build_model()``, turns the queried cells into NB201
+    cell graphs (:func:`~pyg_nar.datasets.nasbench201.nb201_cell_graph`, then ``transform``),
+    trains it with :func:`pyg_nar.training.fit` (``config``: a
+    :class:`~pyg_nar.training.TrainConfig`; no validation split, the pool is tiny) and scores
+    candidates with :func:`pyg_nar.training.predict`. With ``standardize`` the targets are
+    z-scored within the pool (only the ranking of the scores matters to the search). Round
+    ``k`` trains with seed ``config.seed + k``, so a search stays repeatable.
+    """
+    from dataclasses import replace
+
+    from pyg_nar.datasets.nasbench201 import nb201_cell_graph
+    from pyg_nar.training import fit, predict
+
+    rounds = [0]
+
+    def graphs(strs, ys):
+        out = []
+        for s, y in zip(strs, ys):
+            d = nb201_cell_graph(s, float(y))
+            out.append(transform(d) if transform is not None else d)
+        return out
+
+    def factory(arch_strs: Sequence[str], accuracies) -> ScoreFn:
+        y = np.asarray(accuracies, dtype=np.float64)
+        if standardize:
+            y = (y - y.mean()) / (y.std() if y.std() > 0 else 1.0)
+        model = build_model()
+        fit(model, graphs(arch_strs, y), None, replace(config, seed=config.seed + rounds[0]))
+        rounds[0] += 1
+
+        def score(strs: Sequence[str]) -> np.ndarray:
+            return predict(model, graphs(strs, np.zeros(len(strs))), batch_size=batch_size).numpy()
+
+        return score
+
+    return factory
+
+
+def narformer_predictor(epochs: int = 100, dim: int = 64, num_layers: int = 2, lr: float = 1e-3,
+                        batch_size: int = 16, num_freqs: int = 32, seed: int = 0,
+                        progress: bool = False, **model_kwargs) -> PredictorFactory:
+    """:func:`graph_predictor` with a (small) NAR-Former on the NAR-Former tokens
+    (:class:`~pyg_nar.transforms.Tokenize`), linear head (standardized targets), MSE loss,
+    AdamW with warm-up + linear decay. Defaults sized for CPU search: ``dim`` 64, 2 layers."""
+    from pyg_nar.models import NARFormer
+    from pyg_nar.training import TrainConfig
+    from pyg_nar.transforms import Tokenize
+
+    tok = Tokenize(num_freqs=num_freqs)
+    probe = tok(nb201_cell_graph_probe())
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, loss="mse", seed=seed,
+                         progress=progress)
+    return graph_predictor(
+        lambda: NARFormer.from_data(probe, dim=dim, num_layers=num_layers, output="linear", **model_kwargs),
+        config, transform=tok)
+
+
+def nb201_cell_graph_probe():
+    """One NB201 cell graph (for reading feature widths off a transform's output)."""
+    from pyg_nar.datasets.nasbench201 import nb201_cell_graph
+    return nb201_cell_graph(NB201SearchSpace.to_arch_str(["nor_conv_3x3"] * 6), 0.0)
