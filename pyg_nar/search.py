@@ -14,8 +14,12 @@ refuses to exceed its budget). Three searchers share one signature and return a
   spent.
 
 A predictor is built by a *predictor factory* ``(arch_strs, accuracies) -> score_fn`` where
-``score_fn(arch_strs) -> np.ndarray`` (higher is better). :func:`ridge_onehot_predictor` is
-ridge regression on the one-hot edge operations (a cheap, additive baseline).
+``score_fn(arch_strs) -> np.ndarray`` (higher is better). :func:`graph_predictor` wraps any
+pyg_nar predictor and :func:`pyg_nar.training.fit` (retrained from scratch each round);
+:func:`narformer_predictor` is a small NAR-Former on the tokenizer's tokens;
+:func:`ridge_onehot_predictor` is ridge regression on the one-hot edge operations (a cheap,
+additive baseline). The neural predictors are tiny: on CPU, ``torch.set_num_threads(1)`` is
+much faster than more threads on a busy machine.
 All randomness comes from :class:`numpy.random.Generator` seeded by the ``seed`` argument.
 """
 from __future__ import annotations
@@ -435,13 +439,14 @@ def narformer_predictor(epochs: int = 100, dim: int = 64, num_layers: int = 2, l
                         progress: bool = False, **model_kwargs) -> PredictorFactory:
     """:func:`graph_predictor` with a (small) NAR-Former on the NAR-Former tokens
     (:class:`~pyg_nar.transforms.Tokenize`), linear head (standardized targets), MSE loss,
-    AdamW with warm-up + linear decay. Defaults sized for CPU search: ``dim`` 64, 2 layers."""
+    AdamW with warm-up + linear decay. Defaults sized for CPU search (``dim`` 64, 2 layers;
+    the paper's model is ``dim`` 192, 6 layers, with the sigmoid head)."""
     from pyg_nar.models import NARFormer
     from pyg_nar.training import TrainConfig
     from pyg_nar.transforms import Tokenize
 
     tok = Tokenize(num_freqs=num_freqs)
-    probe = tok(nb201_cell_graph_probe())
+    probe = tok(_probe_graph())
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, loss="mse", seed=seed,
                          progress=progress)
     return graph_predictor(
@@ -449,7 +454,7 @@ def narformer_predictor(epochs: int = 100, dim: int = 64, num_layers: int = 2, l
         config, transform=tok)
 
 
-def nb201_cell_graph_probe():
-    """One NB201 cell graph (for reading feature widths off a transform's output)."""
+def _probe_graph():
+    """One NB201 cell graph, to read feature widths off a transform's output."""
     from pyg_nar.datasets.nasbench201 import nb201_cell_graph
     return nb201_cell_graph(NB201SearchSpace.to_arch_str(["nor_conv_3x3"] * 6), 0.0)
