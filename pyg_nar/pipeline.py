@@ -1,0 +1,389 @@
+r"""The jobs of the ``pyg-nar`` command, as Python functions (the CLI only parses arguments).
+
+* :func:`load_dataset` -- a dataset by name (``"nasbench201"``, ``"nasbench201:cifar100_test_200ep"``,
+  ``"nasbench101"``, ``"nasbench_graph:cora"``, ``"nb201-latency:gold_6226"``,
+  ``"nnlqp:/path/to/folder"``), with the fields a model needs added as ``pre_transform``;
+* :func:`train` -- a model by name (:data:`MODELS`) on a dataset under a split protocol; writes a
+  checkpoint folder (:mod:`pyg_nar.checkpoint`) holding weights, config, transform, vocabulary,
+  the split and the metrics reached;
+* :func:`evaluate` -- a checkpoint on a split of a dataset: metrics (JSON) and a PNG of
+  predicted vs. true values;
+* :func:`predict` -- a checkpoint on ONNX files or NB201 arch strings;
+* :func:`measure` -- a latency dataset of this machine (:func:`pyg_nar.latency.build_latency_dataset`).
+
+Accuracy datasets are scored by ranking (Kendall's tau, Spearman's rho, precision@K), latency
+datasets by MAPE and Acc(10%).
+"""
+from __future__ import annotations
+
+import json
+import os
+import os.path as osp
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+from torch_geometric.data import Data
+from torch_geometric.transforms import BaseTransform, Compose
+
+from pyg_nar import metrics as M
+from pyg_nar.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from pyg_nar.splits import flowerformer_split, narformer_split
+from pyg_nar.training import TrainConfig, fit, predict as predict_values
+
+__all__ = ["MODELS", "DATASETS", "load_dataset", "dataset_task", "make_split", "train", "evaluate",
+           "predict", "measure", "PipelineError"]
+
+
+class PipelineError(ValueError):
+    """A job that cannot run as asked (unknown name, incompatible checkpoint, bad input)."""
+
+
+# ----------------------------------------------------------------------------------- datasets
+#: dataset name -> (description, task)
+DATASETS = {
+    "nasbench201": ("NAS-Bench-201 cells; option: target (default cifar10_test_200ep)", "accuracy"),
+    "nasbench101": ("NAS-Bench-101 cells (here NASLib's 500-cell subset); option: a JSON record file", "accuracy"),
+    "nasbench_graph": ("NAS-Bench-Graph GNN architectures; option: graph dataset (default cora)", "accuracy"),
+    "nb201-latency": ("NB201 cells with HELP's measured latency (ms); option: device (default titan_rtx_256)", "latency"),
+    "nnlqp": ("NNLQP-layout folder (gt.txt + ONNX), e.g. from `pyg-nar measure`; option: the folder", "latency"),
+}
+
+
+def _split_spec(spec: str) -> tuple[str, str | None]:
+    name, _, option = spec.partition(":")
+    if name not in DATASETS:
+        raise PipelineError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} "
+                            f"(with ':option' where it takes one)")
+    return name, option or None
+
+
+def dataset_task(spec: str) -> str:
+    """``"accuracy"`` or ``"latency"``: what the dataset's ``y`` is."""
+    return DATASETS[_split_spec(spec)[0]][1]
+
+
+def load_dataset(spec: str, cache: str = "data", pre_transform: Callable | None = None,
+                 raw_dir: str | None = None):
+    """The dataset named by ``spec`` (see :data:`DATASETS`); processed graphs go under ``cache``."""
+    from pyg_nar import datasets as D
+
+    name, opt = _split_spec(spec)
+    kw = dict(pre_transform=pre_transform)
+    if name == "nasbench201":
+        return D.NASBench201(osp.join(cache, "nasbench201"), target=opt or "cifar10_test_200ep",
+                             raw_dir=raw_dir, **kw)
+    if name == "nasbench101":
+        return D.NASBench101(osp.join(cache, "nasbench101"), raw_file=opt, raw_dir=raw_dir, **kw)
+    if name == "nasbench_graph":
+        return D.NASBenchGraph(osp.join(cache, "nasbench_graph"), opt or "cora", raw_dir=raw_dir, **kw)
+    if name == "nb201-latency":
+        return D.NASBench201Latency(osp.join(cache, "nasbench201"), device=opt or "titan_rtx_256",
+                                    raw_dir=raw_dir, **kw)
+    if not opt or not osp.isfile(osp.join(opt, "gt.txt")):
+        raise PipelineError(f"nnlqp:<folder> needs a folder with a gt.txt, got {opt!r}")
+    return D.NNLQP(opt, **kw)
+
+
+# ------------------------------------------------------------------------------------- models
+@dataclass
+class ModelRecipe:
+    """How the CLI builds and trains one predictor."""
+
+    description: str
+    transform: Callable[[], BaseTransform | None]
+    build: Callable[[Data, int, str], nn.Module]    #: (one graph, vocabulary size, task) -> model
+    config: Callable[[str, dict], TrainConfig]      #: (task, overrides) -> training recipe
+    tasks: tuple[str, ...] = ("accuracy", "latency")
+
+
+def _latency_config(overrides: dict, **base) -> TrainConfig:
+    base = dict(dict(batch_size=16, lr=1e-3, weight_decay=0.0, warmup=0.1, schedule="linear",
+                     loss="relative_mse", select_metric="mape"), **base)
+    return TrainConfig(**{**base, **overrides})
+
+
+def _narformer_transform():
+    from pyg_nar.transforms import FlowConsistentPair, Tokenize
+    return Compose([Tokenize(), FlowConsistentPair()])
+
+
+def _narformer_build(data, num_ops, task):
+    from pyg_nar.models import NARFormer
+    return NARFormer.from_data(data, output="sigmoid" if task == "accuracy" else "linear")
+
+
+def _narformer_config(task, over):
+    if task == "accuracy":
+        return TrainConfig.narformer(**over)
+    return _latency_config(over, lr=1e-4, ema_decay=0.99, ac_weight=0.5)
+
+
+def _v2_transform():
+    from pyg_nar.transforms import NodeDegree, SymmetricAdjacency
+    return Compose([SymmetricAdjacency(), NodeDegree()])
+
+
+def _v2_build(data, num_ops, task):
+    from pyg_nar.models import NARFormerV2
+    whole = "op_attrs" in data
+    static = data.static.size(-1) if "static" in data else 0
+    return NARFormerV2(num_ops, task=task, network_features=whole, static_dim=static)
+
+
+def _v2_config(task, over):
+    if task == "accuracy":
+        return TrainConfig(**{**dict(batch_size=32, lr=1e-4, weight_decay=0.0, warmup=0.1,
+                                     loss="mse", sr_weight=0.1), **over})
+    return _latency_config(over)
+
+
+def _flowerformer_transform():
+    from pyg_nar.transforms import FlowMask, TopologicalGenerations
+    return Compose([TopologicalGenerations(), FlowMask()])
+
+
+def _flowerformer_build(data, num_ops, task):
+    from pyg_nar.models import FlowerFormer
+    return FlowerFormer(num_ops, output="identity" if task == "accuracy" else "softplus")
+
+
+def _flowerformer_config(task, over):
+    if task == "accuracy":
+        return TrainConfig.flowerformer(**over)
+    return _latency_config(over)
+
+
+def _nnlp_transform():
+    from pyg_nar.transforms import SymmetricAdjacency
+    return SymmetricAdjacency()
+
+
+def _nnlp_build(data, num_ops, task):
+    from pyg_nar.models import NNLP
+    if "op_attrs" not in data:
+        raise PipelineError("nnlp needs whole-network graphs (op_attrs, out_shape, static): "
+                            "use an ONNX dataset such as nnlqp:<folder>")
+    return NNLP(num_ops, static_dim=data.static.size(-1))
+
+
+def _flops_build(data, num_ops, task):
+    from pyg_nar.models import FLOPsRegression
+    if "static" not in data:
+        raise PipelineError("flops needs whole-network graphs with static features: use nnlqp:<folder>")
+    return FLOPsRegression(space="log")
+
+
+MODELS: dict[str, ModelRecipe] = {
+    "narformer": ModelRecipe("NAR-Former (CVPR'23): tokens + multi-stage fusion transformer",
+                             _narformer_transform, _narformer_build, _narformer_config),
+    "narformer-v2": ModelRecipe("NAR-Former V2 (NeurIPS'23): graph-aided attention transformer",
+                                _v2_transform, _v2_build, _v2_config),
+    "flowerformer": ModelRecipe("FlowerFormer (CVPR'24): asynchronous flow message passing + flow attention",
+                                _flowerformer_transform, _flowerformer_build, _flowerformer_config),
+    "nnlp": ModelRecipe("NNLP (NNLQP, ICPP'22): 2 x SAGEConv + static features", _nnlp_transform,
+                        _nnlp_build, lambda task, over: _latency_config(over), ("latency",)),
+    "flops": ModelRecipe("FLOPs-only log-linear regression (closed form)", lambda: None,
+                         _flops_build, lambda task, over: _latency_config(over), ("latency",)),
+}
+
+
+def _recipe(model: str) -> ModelRecipe:
+    if model not in MODELS:
+        raise PipelineError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    return MODELS[model]
+
+
+# ------------------------------------------------------------------------------------- splits
+def make_split(num_archs: int, protocol: str, train_size: float, seed: int, num_val: int | None = None,
+               train_pool: int | None = None) -> dict[str, torch.Tensor]:
+    """``protocol``: ``"narformer"`` (test = every architecture; ``heldout`` = the others) or
+    ``"flowerformer"`` (pool x ratio for train, then validation, rest test). ``train_size`` is a
+    count (>= 1) or a fraction: of the space for NAR-Former, of the train pool for FlowerFormer
+    (pool: the whole dataset unless given)."""
+    if protocol == "narformer":
+        return narformer_split(num_archs, train_size, 200 if num_val is None else num_val, seed)
+    if protocol == "flowerformer":
+        return flowerformer_split(num_archs, train_size, train_pool or num_archs,
+                                  40 if num_val is None else num_val, seed)
+    raise PipelineError(f"unknown protocol {protocol!r}; choose narformer or flowerformer")
+
+
+def score(pred, target, task: str) -> dict[str, float]:
+    """The metrics of a task: ranking for accuracy (precision@K with K = 1% of the
+    architectures, at least 1), relative error for latency."""
+    if task == "accuracy":
+        k = max(1, round(0.01 * len(pred)))
+        return {"kendall_tau": M.kendall_tau(pred, target), "spearman_rho": M.spearman_rho(pred, target),
+                "precision_top1pct": M.precision_at_k(pred, target, k)}
+    return {"mape": M.mape(pred, target), "acc_10": M.acc_within(pred, target, 0.1)}
+
+
+# -------------------------------------------------------------------------------------- train
+def train(model: str, dataset: str, out: str, protocol: str = "narformer", train_size: float = 0.05,
+          epochs: int = 100, seed: int = 0, cache: str = "data", num_val: int | None = None,
+          train_pool: int | None = None, progress: bool = True, **overrides) -> dict:
+    """Train ``model`` on ``dataset`` and write a checkpoint folder ``out``.
+
+    ``overrides`` go to :class:`~pyg_nar.training.TrainConfig` (``batch_size``, ``lr``, ...).
+    Returns the metrics on the split's test (and held-out) part, also saved in ``out``.
+    """
+    recipe = _recipe(model)
+    task = dataset_task(dataset)
+    if task not in recipe.tasks:
+        raise PipelineError(f"{model} predicts {', '.join(recipe.tasks)}, but {dataset} is a {task} dataset")
+    if osp.exists(osp.join(out, "model.pt")):
+        raise PipelineError(f"{out} already holds a checkpoint; choose another --out or remove it")
+    transform = recipe.transform()
+    ds = load_dataset(dataset, cache, pre_transform=transform)
+    split = make_split(len(ds), protocol, train_size, seed, num_val, train_pool)
+    torch.manual_seed(seed)
+    net = recipe.build(ds[0], len(ds.op_vocab), task)
+    t0 = time.perf_counter()
+    if model == "flops":
+        net.fit(ds[split["train"]])
+        history = None
+    else:
+        config = recipe.config(task, dict(epochs=epochs, seed=seed, progress=progress, **overrides))
+        history = fit(net, ds[split["train"]], ds[split["val"]], config).history
+    seconds = time.perf_counter() - t0
+    results = {"train_seconds": round(seconds, 2)}
+    for part in ("test", "heldout"):
+        if part in split:
+            pred = predict_values(net, ds[split[part]])
+            results[part] = score(pred, ds.y[split[part]], task)
+    info = dict(model=model, dataset=dataset, task=task, protocol=protocol, train_size=train_size,
+                seed=seed, num_val=num_val, train_pool=train_pool,
+                split_sizes={k: len(v) for k, v in split.items()})
+    save_checkpoint(out, net, transform=transform, metrics=results, extra=info, op_vocab=list(ds.op_vocab))
+    if history is not None:
+        with open(osp.join(out, "history.json"), "w") as f:
+            json.dump(history, f, default=float)
+    return {**info, **results}
+
+
+def _load(checkpoint: str):
+    model, transform, info = load_checkpoint(checkpoint)
+    extra = info.get("extra") or {}
+    if "task" not in extra:
+        raise CheckpointError(f"{checkpoint}: not written by `pyg-nar train` (no dataset/task recorded)")
+    return model, transform, info, extra
+
+
+# ----------------------------------------------------------------------------------- evaluate
+def evaluate(checkpoint: str, dataset: str | None = None, split: str = "test", out: str | None = None,
+             cache: str = "data", plot: bool = True) -> dict:
+    """Score a checkpoint on ``split`` (``test``, ``heldout``, ``val``, ``train`` or ``all``) of
+    ``dataset`` (default: the one it was trained on, with the same split). Writes
+    ``eval_<split>.json`` and ``eval_<split>.png`` (predicted vs. true) into ``out`` (default:
+    the checkpoint folder); the training metrics in ``metrics.json`` stay as they were."""
+    model, transform, info, extra = _load(checkpoint)
+    dataset = dataset or extra["dataset"]
+    task = dataset_task(dataset)
+    if task != extra["task"]:
+        raise PipelineError(f"{checkpoint} predicts {extra['task']}, but {dataset} is a {task} dataset")
+    ds = load_dataset(dataset, cache, pre_transform=transform)
+    if list(ds.op_vocab) != list(info.get("op_vocab") or ds.op_vocab):
+        raise PipelineError(f"{checkpoint} was trained on another operation vocabulary than {dataset}'s")
+    if split == "all":
+        idx = torch.arange(len(ds))
+    else:
+        parts = make_split(len(ds), extra["protocol"], extra["train_size"], extra["seed"],
+                           extra.get("num_val"), extra.get("train_pool"))
+        if split not in parts:
+            raise PipelineError(f"split {split!r} does not exist here; choose one of {', '.join(parts)} or all")
+        idx = parts[split]
+    pred = predict_values(model, ds[idx])
+    true = ds.y[idx]
+    result = dict(checkpoint=checkpoint, dataset=dataset, split=split, num_archs=len(idx),
+                  **score(pred, true, task))
+    out = out or checkpoint
+    os.makedirs(out, exist_ok=True)
+    result["json"] = osp.join(out, f"eval_{split}.json")
+    if plot:
+        result["plot"] = _plot(pred, true, task, result, osp.join(out, f"eval_{split}.png"))
+    with open(result["json"], "w") as f:
+        json.dump(result, f, indent=2)
+    return result
+
+
+def _plot(pred, true, task, result, path) -> str | None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(true.numpy(), pred.numpy(), s=3, alpha=0.4)
+    lo, hi = float(min(true.min(), pred.min())), float(max(true.max(), pred.max()))
+    ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+    unit = "accuracy (fraction)" if task == "accuracy" else "latency (ms)"
+    ax.set_xlabel(f"true {unit}")
+    ax.set_ylabel(f"predicted {unit}")
+    title = (f"Kendall tau {result['kendall_tau']:.3f}" if task == "accuracy"
+             else f"MAPE {100 * result['mape']:.2f}%  Acc(10%) {100 * result['acc_10']:.1f}%")
+    ax.set_title(f"{result['dataset']} / {result['split']} ({result['num_archs']})\n{title}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+# ------------------------------------------------------------------------------------ predict
+def _input_graph(item: str, batch_size: int | None) -> tuple[Data, str]:
+    """An ONNX file or an NB201 arch string as a graph, and its kind."""
+    if item.startswith("|"):
+        from pyg_nar.datasets import nb201_cell_graph
+        return nb201_cell_graph(item), "nasbench201"
+    if not osp.isfile(item):
+        raise PipelineError(f"{item}: no such file (give ONNX files or NB201 arch strings)")
+    from pyg_nar.onnx import from_onnx
+    return from_onnx(item, batch_size=batch_size), "onnx"
+
+
+def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -> list[dict]:
+    """Predict each input (ONNX file or NB201 arch string) with a checkpoint.
+
+    Rows hold ``input`` and ``prediction`` (accuracy in percent, latency in ms) and, for ONNX
+    inputs, ``mflops`` and ``mparams`` from the graph's static features."""
+    from pyg_nar.datasets.nasbench201 import NB201_VOCAB
+    from pyg_nar.onnx import onnx_op_vocab
+
+    model, transform, info, extra = _load(checkpoint)
+    vocab = list(info.get("op_vocab") or [])
+    graphs, rows = [], []
+    for item in inputs:
+        g, kind = _input_graph(item, batch_size)
+        expected = NB201_VOCAB if kind == "nasbench201" else onnx_op_vocab()
+        if vocab and list(expected) != vocab:
+            raise PipelineError(f"{item}: a {'NB201 cell' if kind == 'nasbench201' else 'ONNX model'} "
+                                f"cannot be scored by {checkpoint}, trained on {extra['dataset']}")
+        row = {"input": item}
+        if "static" in g:
+            row["mflops"], row["mparams"] = float(g.static[0, 1]), float(g.static[0, 2])
+        graphs.append(transform(g) if transform is not None else g)
+        rows.append(row)
+    pred = predict_values(model, graphs)
+    for row, p in zip(rows, pred.tolist()):
+        row["prediction"] = 100 * p if extra["task"] == "accuracy" else p
+    return rows
+
+
+# ------------------------------------------------------------------------------------ measure
+def measure(out: str, families: list[str] | None = None, per_family: int = 10, seed: int = 0,
+            threads: int = 1, batch_sizes: tuple[int, ...] = (1,), repeats: int = 20,
+            progress: bool = True) -> str:
+    """Measure a latency dataset of this machine from :mod:`pyg_nar.zoo` (resumable: a re-run
+    keeps what ``gt.txt`` holds and continues). Returns ``out``; load it as ``nnlqp:<out>``."""
+    from pyg_nar import zoo
+    from pyg_nar.latency import build_latency_dataset
+
+    unknown = sorted(set(families or []) - set(zoo.FAMILIES))
+    if unknown:
+        raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.FAMILIES)}")
+    return build_latency_dataset(out, families, per_family=per_family, seed=seed,
+                                 batch_sizes=batch_sizes, threads=threads, repeats=repeats,
+                                 progress=progress)
