@@ -408,7 +408,7 @@ def graph_predictor(build_model: Callable[[], "torch.nn.Module"], config, transf
     from dataclasses import replace
 
     from pyg_nar.datasets.nasbench201 import nb201_cell_graph
-    from pyg_nar.training import fit, predict
+    from pyg_nar.training import fit, predict, seed_everything
 
     rounds = [0]
 
@@ -423,8 +423,10 @@ def graph_predictor(build_model: Callable[[], "torch.nn.Module"], config, transf
         y = np.asarray(accuracies, dtype=np.float64)
         if standardize:
             y = (y - y.mean()) / (y.std() if y.std() > 0 else 1.0)
+        round_config = replace(config, seed=config.seed + rounds[0])
+        seed_everything(round_config.seed)  # the model's initial weights, too
         model = build_model()
-        fit(model, graphs(arch_strs, y), None, replace(config, seed=config.seed + rounds[0]))
+        fit(model, graphs(arch_strs, y), None, round_config)
         rounds[0] += 1
 
         def score(strs: Sequence[str]) -> np.ndarray:
