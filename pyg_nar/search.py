@@ -14,8 +14,12 @@ refuses to exceed its budget). Three searchers share one signature and return a
   spent.
 
 A predictor is built by a *predictor factory* ``(arch_strs, accuracies) -> score_fn`` where
-``score_fn(arch_strs) -> np.ndarray`` (higher is better). :func:`ridge_onehot_predictor` is
-ridge regression on the one-hot edge operations (a cheap, additive baseline).
+``score_fn(arch_strs) -> np.ndarray`` (higher is better). :func:`graph_predictor` wraps any
+pyg_nar predictor and :func:`pyg_nar.training.fit` (retrained from scratch each round);
+:func:`narformer_predictor` is a small NAR-Former on the tokenizer's tokens;
+:func:`ridge_onehot_predictor` is ridge regression on the one-hot edge operations (a cheap,
+additive baseline). The neural predictors are tiny: on CPU, ``torch.set_num_threads(1)`` is
+much faster than more threads on a busy machine.
 All randomness comes from :class:`numpy.random.Generator` seeded by the ``seed`` argument.
 """
 from __future__ import annotations
@@ -31,7 +35,8 @@ from pyg_nar.datasets.nasbench201 import NB201_OPS, parse_arch_str
 __all__ = [
     "NB201SearchSpace", "BenchmarkOracle", "BudgetExhausted", "SearchResult",
     "random_search", "regularized_evolution", "predictor_guided_evolution",
-    "ridge_onehot_predictor", "onehot_features",
+    "ridge_onehot_predictor", "onehot_features", "graph_predictor", "narformer_predictor",
+    "compare_searches", "plot_trajectories",
 ]
 
 ScoreFn = Callable[[Sequence[str]], np.ndarray]
@@ -386,3 +391,166 @@ def ridge_onehot_predictor(alpha: float = 1.0) -> PredictorFactory:
         return lambda strs: onehot_features(strs) @ w + mean
 
     return factory
+
+
+def graph_predictor(build_model: Callable[[], "torch.nn.Module"], config, transform=None,
+                    standardize: bool = True, batch_size: int = 1024) -> PredictorFactory:
+    """A predictor factory around any pyg_nar predictor and the one training loop.
+
+    Each call builds a fresh model with ``build_model()``, turns the queried cells into NB201
+    cell graphs (:func:`~pyg_nar.datasets.nasbench201.nb201_cell_graph`, then ``transform``),
+    trains it with :func:`pyg_nar.training.fit` (``config``: a
+    :class:`~pyg_nar.training.TrainConfig`; no validation split, the pool is tiny) and scores
+    candidates with :func:`pyg_nar.training.predict`. With ``standardize`` the targets are
+    z-scored within the pool (only the ranking of the scores matters to the search). Round
+    ``k`` trains with seed ``config.seed + k``, so a search stays repeatable.
+    """
+    from dataclasses import replace
+
+    from pyg_nar.datasets.nasbench201 import nb201_cell_graph
+    from pyg_nar.training import fit, predict, seed_everything
+
+    rounds = [0]
+
+    def graphs(strs, ys):
+        out = []
+        for s, y in zip(strs, ys):
+            d = nb201_cell_graph(s, float(y))
+            out.append(transform(d) if transform is not None else d)
+        return out
+
+    def factory(arch_strs: Sequence[str], accuracies) -> ScoreFn:
+        y = np.asarray(accuracies, dtype=np.float64)
+        if standardize:
+            y = (y - y.mean()) / (y.std() if y.std() > 0 else 1.0)
+        round_config = replace(config, seed=config.seed + rounds[0])
+        seed_everything(round_config.seed)  # the model's initial weights, too
+        model = build_model()
+        fit(model, graphs(arch_strs, y), None, round_config)
+        rounds[0] += 1
+
+        def score(strs: Sequence[str]) -> np.ndarray:
+            return predict(model, graphs(strs, np.zeros(len(strs))), batch_size=batch_size).numpy()
+
+        return score
+
+    return factory
+
+
+def narformer_predictor(epochs: int = 100, dim: int = 64, num_layers: int = 2, lr: float = 1e-3,
+                        batch_size: int = 16, num_freqs: int = 32, seed: int = 0,
+                        progress: bool = False, **model_kwargs) -> PredictorFactory:
+    """:func:`graph_predictor` with a (small) NAR-Former on the NAR-Former tokens
+    (:class:`~pyg_nar.transforms.Tokenize`), linear head (standardized targets), MSE loss,
+    AdamW with warm-up + linear decay. Defaults sized for CPU search (``dim`` 64, 2 layers;
+    the paper's model is ``dim`` 192, 6 layers, with the sigmoid head)."""
+    from pyg_nar.models import NARFormer
+    from pyg_nar.training import TrainConfig
+    from pyg_nar.transforms import Tokenize
+
+    tok = Tokenize(num_freqs=num_freqs)
+    probe = tok(_probe_graph())
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, loss="mse", seed=seed,
+                         progress=progress)
+    return graph_predictor(
+        lambda: NARFormer.from_data(probe, dim=dim, num_layers=num_layers, output="linear", **model_kwargs),
+        config, transform=tok)
+
+
+def _probe_graph():
+    """One NB201 cell graph, to read feature widths off a transform's output."""
+    from pyg_nar.datasets.nasbench201 import nb201_cell_graph
+    return nb201_cell_graph(NB201SearchSpace.to_arch_str(["nor_conv_3x3"] * 6), 0.0)
+
+
+def compare_searches(budget: int = 100, seeds: int = 5, cache: str = "data", plot: str | None = None,
+                     progress: bool = True, target: str = "cifar10_test_200ep", predictor: str = "narformer",
+                     epochs: int = 20, initial: int = 10, per_round: int = 10, candidates: int = 100,
+                     threads: int | None = 1, log: Callable[[str], None] | None = None,
+                     raw_dir: str | None = None) -> list[dict]:
+    """Random search, regularized evolution and predictor-guided evolution on NAS-Bench-201
+    with ``budget`` queries, seeds ``0 .. seeds - 1``. Returns one row per method: mean and std
+    of the best accuracy found (percent), its gap to the optimum, how many runs found the
+    optimum, the mean rank of the cell found (1 = best) and the seconds per run; ``plot``: a PNG
+    of best accuracy vs queries (needs matplotlib).
+
+    ``predictor``: ``"narformer"`` (:func:`narformer_predictor`, ``epochs`` per round) or
+    ``"ridge"`` (:func:`ridge_onehot_predictor`). ``threads``: torch CPU threads during the
+    run (restored after); ``log``: called with one line per finished method; ``raw_dir``: the
+    benchmark files (default ``$PYG_NAR_DATA``).
+    """
+    import time
+
+    import torch
+
+    from pyg_nar.datasets import NASBench201
+
+    if predictor == "narformer":
+        factory = narformer_predictor(epochs=epochs)
+    elif predictor == "ridge":
+        factory = ridge_onehot_predictor()
+    else:
+        raise ValueError(f"compare_searches: predictor must be 'narformer' or 'ridge', got {predictor!r}")
+    oracle = BenchmarkOracle.from_dataset(NASBench201(f"{cache}/nasbench201", target=target, raw_dir=raw_dir))
+    _, optimum = oracle.best()
+    methods = {
+        "random search": lambda s: random_search(oracle, budget, seed=s, progress=progress),
+        "regularized evolution": lambda s: regularized_evolution(
+            oracle, budget, population=10, sample=3, seed=s, progress=progress),
+        f"predictor-guided ({predictor})": lambda s: predictor_guided_evolution(
+            oracle, budget, factory, seed=s, initial=initial, per_round=per_round,
+            candidates=candidates, progress=progress),
+    }
+    old_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    rows, curves = [], {}
+    try:
+        for name, run in methods.items():
+            t = time.perf_counter()
+            results = [run(s) for s in range(seeds)]
+            sec = (time.perf_counter() - t) / seeds
+            best = np.array([r.best_accuracy for r in results])
+            curves[name] = np.stack([r.trajectory for r in results])
+            rows.append({"method": name, "best_mean": float(best.mean()), "best_std": float(best.std()),
+                         "gap_to_optimum": float(optimum - best.mean()),
+                         "found_optimum": f"{sum(oracle.rank_of(b) == 0 for b in best)}/{seeds}",
+                         "mean_rank": float(np.mean([oracle.rank_of(b) + 1 for b in best])),
+                         "sec_per_run": float(sec)})
+            if log is not None:
+                log(f"{name}: best {best.mean():.2f} +- {best.std():.2f} (per seed: "
+                    f"{', '.join(f'{b:.2f}' for b in best)}), {sec:.1f} s/run")
+    finally:
+        torch.set_num_threads(old_threads)
+    if plot:
+        plot_trajectories(curves, optimum, plot, title=f"NAS-Bench-201 {target}, {seeds} seeds")
+    return rows
+
+
+def plot_trajectories(curves: dict, optimum: float, path: str, title: str = "") -> None:
+    """Save a PNG of mean +- std best accuracy vs queries; ``curves``: name -> ``[seeds, budget]``."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("plot_trajectories needs matplotlib: pip install matplotlib "
+                          "(or pyg-nar[plot])") from None
+    fig, ax = plt.subplots(figsize=(6, 4))
+    lows = []
+    for name, c in curves.items():
+        q = np.arange(1, c.shape[1] + 1)
+        m, s = c.mean(0), c.std(0)
+        ax.plot(q, m, label=name)
+        ax.fill_between(q, m - s, m + s, alpha=0.2)
+        lows.append(m[min(9, c.shape[1] - 1)])
+    ax.axhline(optimum, color="k", ls="--", lw=0.8, label=f"optimum {optimum:.2f}")
+    ax.set_xlabel("queries")
+    ax.set_ylabel("best accuracy found")
+    ax.set_ylim(min(lows) - 0.5, optimum + 0.3)
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
