@@ -1,0 +1,112 @@
+"""NAS-Bench-101 (Ying et al., ICML 2019): cells with operations on nodes, up to 7 nodes."""
+from __future__ import annotations
+
+import os.path as osp
+from typing import Callable
+
+import numpy as np
+import torch
+from torch_geometric.data import Data
+
+from pyg_nar.data import ArchitectureError, arch_data, op_indices
+from pyg_nar.datasets.base import BenchmarkDataset, DataFileError, read_json
+
+__all__ = ["NASBench101", "nb101_cell_graph", "NB101_VOCAB"]
+
+#: Operation vocabulary (NAR-Former's NB101 ids: input 0, conv1x1 1, conv3x3 2, maxpool 3, output 4).
+NB101_VOCAB = ["input", "conv1x1-bn-relu", "conv3x3-bn-relu", "maxpool3x3", "output"]
+
+#: Accepted spellings of a record's fields: the official API's ``module_adjacency`` /
+#: ``module_operations`` and NASLib's ``adjacency`` / ``ops``.
+_ADJ_KEYS = ("module_adjacency", "adjacency", "matrix")
+_OPS_KEYS = ("module_operations", "ops", "operations")
+
+
+def nb101_cell_graph(adjacency, ops: list[str], y: float | None = None, arch_id: int | None = None,
+                     name: str = "NB101 cell") -> Data:
+    """An NB101 cell (upper-triangular 0/1 adjacency, row = source, and one operation per
+    vertex from :data:`NB101_VOCAB`) as a graph; vertex order is kept (it is topological)."""
+    adj = np.asarray(adjacency)
+    if adj.ndim != 2 or adj.shape[0] != adj.shape[1] or adj.shape[0] != len(ops):
+        raise ArchitectureError(
+            f"{name}: adjacency of shape {adj.shape} does not match {len(ops)} operations")
+    if not np.isin(adj, (0, 1)).all():
+        raise ArchitectureError(f"{name}: adjacency entries must be 0 or 1")
+    if np.tril(adj).any():
+        s, d = map(int, np.argwhere(np.tril(adj))[0])
+        raise ArchitectureError(f"{name}: edge {s} -> {d} is not upper-triangular (cells are DAGs "
+                                f"numbered input first, output last)")
+    src, dst = np.nonzero(adj)
+    return arch_data(op_indices(ops, NB101_VOCAB, name), torch.tensor(np.stack([src, dst])), y,
+                     name=name, arch_id=arch_id)
+
+
+class NASBench101(BenchmarkDataset):
+    r"""NAS-Bench-101 cells with their accuracy at 108 epochs, **as a fraction** (0..1).
+
+    Records are read from a JSON (or ``.json.gz``) list of objects, each with an adjacency
+    (``module_adjacency`` / ``adjacency``: upper-triangular 0/1 matrix, row = source), its
+    operations (``module_operations`` / ``ops``, names from :data:`NB101_VOCAB`) and accuracy
+    fields (``target=``: ``"val_accuracy"`` by default; the official API's
+    ``validation_accuracy`` / ``test_accuracy`` means over the three 108-epoch runs work the
+    same). A file whose largest value exceeds 1 is read as percent, otherwise as fractions.
+
+    Here only NASLib's real 500-cell subset is available
+    (``naslib_zc_subsets/nb101_zc_subset.json.gz`` of ``$PYG_NAR_DATA``, the default
+    ``raw_file``). The full benchmark (423,624 cells) ships as ``nasbench_only108.tfrecord``
+    with protobuf-encoded metrics; to use it, export one record per cell with the official
+    ``nasbench`` API (``get_metrics_from_spec``: ``module_adjacency``, ``module_operations`` and
+    the mean ``final_validation_accuracy`` / ``final_test_accuracy`` over its three runs) to a
+    JSON list and pass it as ``raw_file``.
+    """
+
+    op_vocab = NB101_VOCAB
+    name = "nasbench101"
+    DEFAULT_FILE = "naslib_zc_subsets/nb101_zc_subset.json.gz"
+
+    def __init__(self, root: str, target: str = "val_accuracy", raw_file: str | None = None,
+                 raw_dir: str | None = None, transform: Callable | None = None,
+                 pre_transform: Callable | None = None, pre_filter: Callable | None = None,
+                 force_reload: bool = False):
+        self.target = target
+        self.raw_file = raw_file or self.DEFAULT_FILE
+        if osp.isabs(self.raw_file):
+            raw_dir, self.raw_file = osp.dirname(self.raw_file), osp.basename(self.raw_file)
+        super().__init__(root, raw_dir, transform, pre_transform, pre_filter, force_reload)
+
+    @property
+    def raw_file_names(self) -> list[str]:
+        return [self.raw_file]
+
+    def options(self) -> str:
+        return f"target={self.target}"
+
+    def process(self):
+        path = self.raw_paths[0]
+        records = read_json(path)
+        if not isinstance(records, list):
+            raise DataFileError(f"{path}: expected a JSON list of cell records")
+        graphs = []
+        for k, rec in enumerate(records):
+            where = f"{path}, record {k}"
+            if not isinstance(rec, dict):
+                raise DataFileError(f"{where}: not an object")
+            adj = next((rec[a] for a in _ADJ_KEYS if a in rec), None)
+            ops = next((rec[a] for a in _OPS_KEYS if a in rec), None)
+            if adj is None or ops is None:
+                raise DataFileError(f"{where}: needs an adjacency ({'/'.join(_ADJ_KEYS)}) and "
+                                    f"operations ({'/'.join(_OPS_KEYS)})")
+            if self.target not in rec:
+                raise DataFileError(f"{where}: no field {self.target!r}")
+            try:
+                y = float(rec[self.target])
+            except (TypeError, ValueError):
+                raise DataFileError(f"{where}: {self.target} is not a number: {rec[self.target]!r}") from None
+            try:
+                graphs.append(nb101_cell_graph(adj, list(ops), y, k, where))
+            except ArchitectureError as e:
+                raise DataFileError(str(e)) from None
+        if graphs and max(float(g.y) for g in graphs) > 1:  # percent -> fraction
+            for g in graphs:
+                g.y = g.y / 100.0
+        self._save_graphs(graphs)
