@@ -1,0 +1,221 @@
+"""FlowerFormer speed: training epoch, inference, batching, and cost vs depth.
+
+    python benchmarks/flowerformer_speed.py [--threads 2] [--quick]
+
+Prints, all measured in this run (best of ``--repeats`` timings):
+
+1. a training epoch at 781 NB201 cells, batch 32 (stock DataLoader, AdamW, pairwise hinge
+   loss, clip 1) and inference over all 15,625 cells at batch 256, each against the official
+   code's figures on this kind of machine (../shared/notes/reference-runs.md: 4.1 s/epoch,
+   2,040 architectures/s);
+2. forward+backward over 256 NB201 cells as one batch vs one graph at a time;
+3. time per forward on chains and random DAGs of 8, 32, 128, 512 nodes vs a GCNConv stack
+   of the same width and layer count on the same batch, with the matmul FLOPs of both
+   (``torch.utils.flop_counter.FlopCounterMode``) to split the ratio into FLOPs and overhead.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+from torch_geometric.data import Batch, Data
+from torch_geometric.loader import DataLoader
+from torch_geometric.nn import GCNConv, global_mean_pool
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pyg_nar.data import arch_data  # noqa: E402
+from pyg_nar.models import FlowerFormer  # noqa: E402
+
+try:  # the transforms, once merged
+    from pyg_nar.transforms import FlowMask, TopologicalGenerations  # noqa: E402
+
+    def flow_fields(data: Data) -> Data:
+        return FlowMask()(TopologicalGenerations()(data))
+except ImportError:  # pragma: no cover - until pyg_nar.transforms lands
+    import networkx as nx
+
+    def flow_fields(data: Data) -> Data:
+        g = nx.DiGraph()
+        g.add_nodes_from(range(data.num_nodes))
+        g.add_edges_from(data.edge_index.t().tolist())
+        gen = torch.zeros(data.num_nodes, dtype=torch.long)
+        for k, layer in enumerate(nx.topological_generations(g)):
+            gen[list(layer)] = k
+        data.node_gen, data.edge_gen = gen, gen[data.edge_index[1]]
+        data.depth = torch.tensor([int(gen.max()) + 1])
+        closure = nx.transitive_closure_dag(g).edges()
+        pairs = {(u, v) for u, v in closure} | {(v, u) for u, v in closure}
+        pairs |= {(v, v) for v in range(data.num_nodes)}
+        data.flow_index = torch.tensor(sorted(pairs), dtype=torch.long).t().contiguous()
+        return data
+
+REF_EPOCH_S = 4.1  # official FlowerFormer, 781 NB201 cells, batch 32 (reference-runs.md)
+REF_ARCHS_PER_S = 2040.0  # official FlowerFormer inference, batch 256
+
+
+def best_time(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def nb201_graphs() -> list[Data]:
+    from pyg_nar.datasets import NASBench201
+
+    with tempfile.TemporaryDirectory() as root:
+        dataset = NASBench201(root)
+        graphs = []
+        for d in dataset:
+            graphs.append(flow_fields(Data(op=d.op, edge_index=d.edge_index, y=d.y, num_nodes=d.num_nodes)))
+    return graphs
+
+
+def hinge_loss(pred, y, margin=0.5):
+    """Pairwise hinge, mean(max(0, m - sign(dy) ds)) over all pairs of the batch (official)."""
+    ds = pred.unsqueeze(0) - pred.unsqueeze(1)
+    dy = y.unsqueeze(0) - y.unsqueeze(1)
+    return torch.relu(margin - torch.sign(dy) * ds).mean()
+
+
+def train_epoch(model, loader, opt):
+    model.train()
+    for batch in loader:
+        loss = hinge_loss(model(batch), batch.y)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+
+class GCNStack(nn.Module):
+    """Same width and layer count, synchronous GCNConv message passing (the baseline)."""
+
+    def __init__(self, num_ops, channels, num_layers):
+        super().__init__()
+        self.emb = nn.Embedding(num_ops, channels)
+        self.convs = nn.ModuleList(GCNConv(channels, channels) for _ in range(num_layers))
+        self.head = nn.Linear(channels, 1)
+
+    def forward(self, batch):
+        h = self.emb(batch.op)
+        for conv in self.convs:
+            h = conv(h, batch.edge_index).relu()
+        return self.head(global_mean_pool(h, batch.batch)).view(-1)
+
+
+def chain(n: int, num_ops: int, seed: int) -> Data:
+    g = torch.Generator().manual_seed(seed)
+    return flow_fields(arch_data(torch.randint(0, num_ops, (n,), generator=g),
+                                 torch.stack([torch.arange(n - 1), torch.arange(1, n)])))
+
+
+def random_dag(n: int, num_ops: int, seed: int) -> Data:
+    """Every node after the first takes inputs from up to two random earlier nodes."""
+    g = torch.Generator().manual_seed(seed)
+    edges = set()
+    for v in range(1, n):
+        for u in torch.randint(0, v, (min(v, 2),), generator=g).tolist():
+            edges.add((u, v))
+    return flow_fields(arch_data(torch.randint(0, num_ops, (n,), generator=g), sorted(edges)))
+
+
+def flops(model, batch) -> int:
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(batch)
+    return counter.get_total_flops()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--graphs-per-batch", type=int, default=8, help="graphs per batch in the depth sweep")
+    parser.add_argument("--quick", action="store_true", help="smaller sweep (sizes up to 128)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, best of {args.repeats}")
+
+    t = time.perf_counter()
+    graphs = nb201_graphs()
+    print(f"built {len(graphs)} NB201 cell graphs (with flow fields) in {time.perf_counter() - t:.1f} s")
+    model = FlowerFormer(num_ops=7)  # paper size: 9 layers, d = 64
+    print(f"FlowerFormer: {sum(p.numel() for p in model.parameters()):,} parameters")
+
+    # 1. training epoch and inference, against the official figures
+    train = graphs[:781]
+    opt = torch.optim.AdamW(model.parameters(), lr=8e-4, weight_decay=6e-5)
+    epoch = best_time(lambda: train_epoch(model, DataLoader(train, batch_size=32, shuffle=True), opt),
+                      args.repeats)
+    print(f"[train] epoch over 781 cells, batch 32: {epoch:.3f} s  "
+          f"(official 4.1 s -> {REF_EPOCH_S / epoch:.1f}x faster; target >= 5x)")
+
+    model.eval()
+    loader = DataLoader(graphs, batch_size=256)
+
+    def infer():
+        with torch.no_grad():
+            return torch.cat([model(b) for b in loader])
+
+    total = best_time(infer, max(1, args.repeats - 1))
+    batches = list(loader)
+    with torch.no_grad():
+        model_only = best_time(lambda: [model(b) for b in batches], max(1, args.repeats - 1))
+    rate = len(graphs) / total
+    print(f"[infer] all {len(graphs)} cells, batch 256: {total:.2f} s = {rate:,.0f} archs/s "
+          f"(official 2,040/s -> {rate / REF_ARCHS_PER_S:.1f}x; target >= 10x); model alone "
+          f"{model_only:.2f} s = {len(graphs) / model_only:,.0f} archs/s, collation "
+          f"{total - model_only:.2f} s")
+
+    # 2. batching pays
+    model.train()
+    cells = graphs[:256]
+    one = Batch.from_data_list(cells)
+    singles = [Batch.from_data_list([g]) for g in cells]
+
+    def step(batches):
+        for b in batches:
+            model.zero_grad()
+            model(b).sum().backward()
+
+    t_batch = best_time(lambda: step([one]), args.repeats)
+    t_single = best_time(lambda: step(singles), 1)
+    print(f"[batching] fwd+bwd over 256 cells: one batch {t_batch * 1e3:.1f} ms, one graph at a time "
+          f"{t_single * 1e3:.0f} ms -> {t_single / t_batch:.0f}x (target >= 20x)")
+
+    # 3. cost vs depth, against a same-size GCNConv stack
+    model.eval()
+    gcn = GCNStack(7, 64, 9).eval()
+    sizes = [8, 32, 128] if args.quick else [8, 32, 128, 512]
+    print(f"[depth] {args.graphs_per_batch} graphs per batch; time per forward (eval, no grad); "
+          f"matmul FLOPs by FlopCounterMode")
+    print(f"{'graph':>12} {'depth':>6} {'FlowerFormer':>13} {'GCN stack':>10} {'time ratio':>11} "
+          f"{'FLOP ratio':>11} {'overhead':>9} {'steps':>6}")
+    for kind, make in (("chain", chain), ("random DAG", random_dag)):
+        for n in sizes:
+            batch = Batch.from_data_list([make(n, 7, s) for s in range(args.graphs_per_batch)])
+            reps = args.repeats if n <= 128 else 1
+            with torch.no_grad():
+                t_ff = best_time(lambda: model(batch), reps)
+                t_gcn = best_time(lambda: gcn(batch), args.repeats)
+            f_ff, f_gcn = flops(model, batch), flops(gcn, batch)
+            ratio, fratio = t_ff / t_gcn, f_ff / f_gcn
+            print(f"{kind + ' ' + str(n):>12} {int(batch.depth.max()):>6} {t_ff * 1e3:>11.1f}ms "
+                  f"{t_gcn * 1e3:>8.2f}ms {ratio:>10.0f}x {fratio:>10.1f}x {ratio / fratio:>8.0f}x "
+                  f"{model.num_steps:>6}")
+    print("overhead = time ratio / FLOP ratio: the part of the slowdown not explained by FlowerFormer's "
+          "extra arithmetic (per-generation Python steps, small kernels)")
+
+
+if __name__ == "__main__":
+    main()
