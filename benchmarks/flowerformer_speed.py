@@ -32,28 +32,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from pyg_nar.data import arch_data  # noqa: E402
 from pyg_nar.models import FlowerFormer  # noqa: E402
 
-try:  # the transforms, once merged
-    from pyg_nar.transforms import FlowMask, TopologicalGenerations  # noqa: E402
+from pyg_nar.transforms import FlowMask, TopologicalGenerations  # noqa: E402
 
-    def flow_fields(data: Data) -> Data:
-        return FlowMask()(TopologicalGenerations()(data))
-except ImportError:  # pragma: no cover - until pyg_nar.transforms lands
-    import networkx as nx
 
-    def flow_fields(data: Data) -> Data:
-        g = nx.DiGraph()
-        g.add_nodes_from(range(data.num_nodes))
-        g.add_edges_from(data.edge_index.t().tolist())
-        gen = torch.zeros(data.num_nodes, dtype=torch.long)
-        for k, layer in enumerate(nx.topological_generations(g)):
-            gen[list(layer)] = k
-        data.node_gen, data.edge_gen = gen, gen[data.edge_index[1]]
-        data.depth = torch.tensor([int(gen.max()) + 1])
-        closure = nx.transitive_closure_dag(g).edges()
-        pairs = {(u, v) for u, v in closure} | {(v, u) for u, v in closure}
-        pairs |= {(v, v) for v in range(data.num_nodes)}
-        data.flow_index = torch.tensor(sorted(pairs), dtype=torch.long).t().contiguous()
-        return data
+def flow_fields(data: Data) -> Data:
+    return FlowMask()(TopologicalGenerations()(data))
+
 
 REF_EPOCH_S = 4.1  # official FlowerFormer, 781 NB201 cells, batch 32 (reference-runs.md)
 REF_ARCHS_PER_S = 2040.0  # official FlowerFormer inference, batch 256

@@ -13,7 +13,6 @@ The hand-drawn DAG used throughout (generations in brackets)::
 
 Edges: 0->1, 0->2, 1->3, 1->4, 2->4, 3->5, 4->5, 2->6. Depth 4.
 """
-import networkx as nx
 import pytest
 import torch
 from torch_geometric.data import Batch, Data
@@ -21,27 +20,14 @@ from torch_geometric.data import Batch, Data
 from pyg_nar.models import FlowerFormer
 from pyg_nar.models.flowerformer import official_parameter_count
 from pyg_nar.nn import FlowAttention, FlowMessagePassing, flow_schedule
+from pyg_nar.transforms import FlowMask, TopologicalGenerations
 
 EDGES = [(0, 1), (0, 2), (1, 3), (1, 4), (2, 4), (3, 5), (4, 5), (2, 6)]
 GENS = [0, 1, 1, 2, 2, 3, 2]
 
 
 def with_flow_fields(data: Data) -> Data:
-    """Test-only stand-in for TopologicalGenerations + FlowMask (networkx)."""
-    g = nx.DiGraph()
-    g.add_nodes_from(range(data.num_nodes))
-    g.add_edges_from(data.edge_index.t().tolist())
-    gen = torch.zeros(data.num_nodes, dtype=torch.long)
-    for k, layer in enumerate(nx.topological_generations(g)):
-        gen[list(layer)] = k
-    data.node_gen = gen
-    data.edge_gen = gen[data.edge_index[1]]
-    data.depth = torch.tensor([int(gen.max()) + 1])
-    closure = nx.transitive_closure_dag(g)
-    pairs = {(u, v) for u, v in closure.edges()} | {(v, u) for u, v in closure.edges()}
-    pairs |= {(v, v) for v in range(data.num_nodes)}
-    data.flow_index = torch.tensor(sorted(pairs), dtype=torch.long).t().contiguous()
-    return data
+    return FlowMask()(TopologicalGenerations()(data))
 
 
 def hand_dag(num_ops: int = 5, seed: int = 0) -> Data:

@@ -32,6 +32,7 @@ from torch_geometric.nn import global_mean_pool
 
 from pyg_nar.nn import FlowAttention, FlowMessagePassing, flow_schedule
 from pyg_nar.nn.flow_message_passing import FlowSchedule
+from pyg_nar.models.registry import register_model
 
 __all__ = ["FlowerFormer", "FlowerFormerLayer", "official_parameter_count"]
 
@@ -60,6 +61,7 @@ class FlowerFormerLayer(nn.Module):
         return self.norm_out(s + self.ffn(s))
 
 
+@register_model
 class FlowerFormer(nn.Module):
     """FlowerFormer accuracy predictor: ``forward(batch) -> [B]`` scores.
 

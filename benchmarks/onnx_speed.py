@@ -1,0 +1,83 @@
+"""How fast is ``pyg_nar.onnx.from_onnx`` on a large network?
+
+Builds residual CNNs of 500 .. 4000 operators with ``onnx.helper`` (Conv-Relu-Conv-Add-Relu
+blocks, 16 channels, 14x14, real float weights), saves each full and weight-stripped, and times
+``from_onnx(path)`` (median of --repeats runs). The baseline, timed in the same run on the same
+file, is ``onnx.load`` + ``onnx.shape_inference.infer_shapes`` alone: the floor that any
+converter using ONNX's shape inference pays. Target: a 2,000-operator graph in under 1 s.
+
+    python benchmarks/onnx_speed.py [--repeats 5]
+"""
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from pyg_nar.onnx import from_onnx, strip_weights
+
+
+def residual_cnn(num_ops: int, channels: int = 16, size: int = 14) -> onnx.ModelProto:
+    rng = np.random.default_rng(0)
+    nodes, inits = [], []
+    x = "input"
+    for b in range(num_ops // 5):
+        w1, w2 = f"w{b}a", f"w{b}b"
+        for w in (w1, w2):
+            inits.append(numpy_helper.from_array(
+                rng.standard_normal((channels, channels, 3, 3)).astype(np.float32) * 0.05, w))
+        nodes += [
+            helper.make_node("Conv", [x, w1], [f"c{b}a"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+            helper.make_node("Relu", [f"c{b}a"], [f"r{b}a"]),
+            helper.make_node("Conv", [f"r{b}a", w2], [f"c{b}b"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+            helper.make_node("Add", [f"c{b}b", x], [f"s{b}"]),
+            helper.make_node("Relu", [f"s{b}"], [f"o{b}"]),
+        ]
+        x = f"o{b}"
+    graph = helper.make_graph(
+        nodes, "residual_cnn",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, channels, size, size])],
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, None)], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def median_time(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[500, 1000, 2000, 4000])
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp()
+    print(f"{'operators':>9} {'file':>9} {'MB':>6} {'from_onnx s':>12} {'load+infer s':>13} {'ratio':>6}")
+    for n in args.sizes:
+        model = residual_cnn(n)
+        for kind, m in (("full", model), ("stripped", strip_weights(model))):
+            path = os.path.join(tmp, f"{kind}_{n}.onnx")
+            onnx.save(m, path)
+            d = from_onnx(path)
+            assert d.num_nodes == n + 1, d.num_nodes  # + the Input node
+            t_ours = median_time(lambda: from_onnx(path), args.repeats)
+            t_base = median_time(lambda: onnx.shape_inference.infer_shapes(
+                onnx.load(path), strict_mode=True, data_prop=True), args.repeats)
+            mb = os.path.getsize(path) / 1e6
+            print(f"{n:>9} {kind:>9} {mb:>6.1f} {t_ours:>12.3f} {t_base:>13.3f} {t_ours / t_base:>6.2f}",
+                  flush=True)
+            if n == 2000:
+                verdict = "OK" if t_ours < 1.0 else "TOO SLOW"
+                print(f"          2,000-operator {kind} graph: {t_ours:.3f} s (< 1 s target: {verdict})")
+
+
+if __name__ == "__main__":
+    main()

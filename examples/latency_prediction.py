@@ -1,0 +1,197 @@
+"""Latency prediction: the FLOPs baseline vs NNLP vs NAR-Former V2.
+
+(a) Whole networks: an NNLQP-layout folder (``gt.txt`` + ONNX files, e.g. one measured with
+    :func:`pyg_nar.latency.build_latency_dataset`), per model family:
+
+    * in-domain: every family split ``--test-frac`` test / ``--val-frac`` validation / rest
+      train (seeded), one model trained on all families' training parts;
+    * leave-one-family-out (``--lofo``): for each family, train on the other families and test
+      on all graphs of the held-out one.
+
+(b) NAS-Bench-201 cells with HELP's measured latencies (``--nb201-devices``): NAR-Former V2
+    (cell tokens, latency head) against the training-set mean latency, on ``--nb201-train``
+    training cells, 100 validation cells and (a seeded sample of) the others. On ``pixel3`` and
+    ``raspi4`` the cells without an input-to-output path (latency < 0.5 ms) are dropped, as the
+    data README advises.
+
+Metrics: MAPE and Acc(10%) (:mod:`pyg_nar.metrics`). Neural models train with the project's
+loop (:func:`pyg_nar.training.fit`) on the relative MSE ``mean((pred / y - 1)^2)``, Adam
+(weight decay 0), 10% warm-up, model selection on validation MAPE.
+
+Examples::
+
+    python examples/latency_prediction.py --zoo /path/to/zoo --epochs 50 --lofo
+    python examples/latency_prediction.py --nb201-devices titan_rtx_256,gold_6226,pixel3 --epochs 30
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from pyg_nar.metrics import acc_within, mape
+from pyg_nar.models import NNLP, FLOPsRegression, NARFormerV2
+from pyg_nar.training import TrainConfig, fit, predict
+
+
+def train_config(args, **over) -> TrainConfig:
+    base = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=0.0,
+                warmup=0.1, schedule="linear", loss="relative_mse", select_metric="mape",
+                seed=args.seed, progress=args.progress)
+    return TrainConfig(**{**base, **over})
+
+
+def family_split(families: torch.Tensor, test_frac: float, val_frac: float, seed: int):
+    """Per family: a seeded permutation cut into test / val / train."""
+    rng = np.random.RandomState(seed)
+    out = {"train": [], "val": [], "test": []}
+    for f in torch.unique(families).tolist():
+        idx = torch.nonzero(families == f).view(-1).numpy()
+        idx = idx[rng.permutation(len(idx))]
+        n_test = max(1, int(round(test_frac * len(idx))))
+        n_val = max(1, int(round(val_frac * len(idx))))
+        out["test"] += idx[:n_test].tolist()
+        out["val"] += idx[n_test:n_test + n_val].tolist()
+        out["train"] += idx[n_test + n_val:].tolist()
+    return {k: torch.tensor(sorted(v), dtype=torch.long) for k, v in out.items()}
+
+
+def zoo_models(args, num_ops: int) -> dict:
+    """name -> constructor of a fresh model (FLOPs rows are fitted, not trained)."""
+    return {
+        "NNLP": lambda: NNLP(num_ops, static_dim=4, hidden=args.hidden),
+        "NAR-Former V2": lambda: NARFormerV2(num_ops, task="latency", network_features=True,
+                                             static_dim=4, hidden=args.hidden,
+                                             head_hidden=args.hidden, num_layers=2),
+    }
+
+
+def run_models(args, num_ops, train, val, test) -> dict[str, torch.Tensor]:
+    """Predictions on ``test`` of every model, trained / fitted on ``train`` (+ ``val``)."""
+    preds = {}
+    for space in ("log", "linear"):
+        preds[f"FLOPs ({space})"] = predict(FLOPsRegression(space=space).fit(train), test)
+    for name, make in zoo_models(args, num_ops).items():
+        torch.manual_seed(args.seed)
+        model = make()
+        t = time.time()
+        res = fit(model, train, val, train_config(args))
+        preds[name] = predict(model, test, batch_size=256)
+        print(f"    {name}: {time.time() - t:.0f} s, best val MAPE {res.best_metric:.4f} "
+              f"(epoch {res.best_epoch})", flush=True)
+    return preds
+
+
+def print_table(title: str, rows: dict[str, tuple[torch.Tensor, torch.Tensor]], names) -> None:
+    """rows: row label -> (per-model predictions dict, targets)."""
+    print(f"\n{title}")
+    header = f"{'':>14}" + "".join(f" | {n:>18}" for n in names)
+    print(header + "\n" + f"{'':>14}" + "".join(f" | {'MAPE  Acc(10%)':>18}" for _ in names))
+    for label, (preds, y) in rows.items():
+        cells = "".join(f" | {mape(preds[n], y):>7.3f}  {acc_within(preds[n], y, 0.1):>9.3f}"
+                        for n in names)
+        print(f"{label:>14}" + cells)
+
+
+def zoo_section(args) -> None:
+    from pyg_nar.datasets import NNLQP
+
+    ds = NNLQP(args.zoo)
+    fam = torch.cat([d.model_type for d in ds])
+    names_of = ds.model_types
+    print(f"zoo: {len(ds)} graphs, families: "
+          + ", ".join(f"{names_of[f]} ({int((fam == f).sum())})" for f in torch.unique(fam).tolist()))
+
+    # in-domain
+    sp = family_split(fam, args.test_frac, args.val_frac, args.seed)
+    print(f"in-domain: {len(sp['train'])} train / {len(sp['val'])} val / {len(sp['test'])} test")
+    preds = run_models(args, len(ds.op_vocab), ds[sp["train"]], ds[sp["val"]], ds[sp["test"]])
+    names = list(preds)
+    y = torch.cat([d.y for d in ds[sp["test"]]])
+    test_fam = fam[sp["test"]]
+    rows = {names_of[f]: ({n: p[test_fam == f] for n, p in preds.items()}, y[test_fam == f])
+            for f in torch.unique(test_fam).tolist()}
+    rows["all"] = (preds, y)
+    print_table("(a) in-domain, per family", rows, names)
+
+    if not args.lofo:
+        return
+    rows = {}
+    families = torch.unique(fam).tolist()
+    if args.lofo_families:
+        keep = set(args.lofo_families.split(","))
+        families = [f for f in families if names_of[f] in keep]
+    for f in families:
+        held = torch.nonzero(fam == f).view(-1)
+        rest = torch.nonzero(fam != f).view(-1)
+        rest = rest[torch.randperm(len(rest), generator=torch.Generator().manual_seed(args.seed))]
+        n_val = max(1, int(round(args.val_frac * len(rest))))
+        print(f"leave out {names_of[f]}: {len(rest) - n_val} train / {n_val} val / {len(held)} test",
+              flush=True)
+        p = run_models(args, len(ds.op_vocab), ds[rest[n_val:]], ds[rest[:n_val]], ds[held])
+        rows[names_of[f]] = (p, torch.cat([d.y for d in ds[held]]))
+    print_table("(a) leave-one-family-out (row = held-out family)", rows, names)
+
+
+def nb201_section(args) -> None:
+    from pyg_nar.datasets import NASBench201Latency
+
+    rows, names = {}, ["train mean", "NAR-Former V2"]
+    for device in args.nb201_devices.split(","):
+        ds = NASBench201Latency(args.nb201_root, device=device)
+        y_all = torch.cat([d.y for d in ds])
+        keep = torch.nonzero(y_all >= 0.5).view(-1)  # drops only pixel3/raspi4's degenerate cells
+        perm = keep[torch.randperm(len(keep), generator=torch.Generator().manual_seed(args.seed))]
+        n_tr = args.nb201_train
+        train, val = ds[perm[:n_tr]], ds[perm[n_tr:n_tr + 100]]
+        test = ds[perm[n_tr + 100:n_tr + 100 + args.nb201_test]]
+        y = torch.cat([d.y for d in test])
+        print(f"NB201 {device}: {len(keep)} cells kept, {len(train)} train / {len(val)} val / "
+              f"{len(test)} test", flush=True)
+        torch.manual_seed(args.seed)
+        model = NARFormerV2(len(ds.op_vocab), task="latency", hidden=args.hidden,
+                            head_hidden=args.hidden, num_layers=args.nb201_layers)
+        t = time.time()
+        res = fit(model, train, val, train_config(args))
+        print(f"    NAR-Former V2: {time.time() - t:.0f} s, best val MAPE {res.best_metric:.4f} "
+              f"(epoch {res.best_epoch})", flush=True)
+        mean = torch.cat([d.y for d in train]).mean()
+        rows[device] = ({"train mean": mean.expand_as(y), "NAR-Former V2": predict(model, test)}, y)
+    print_table("(b) NAS-Bench-201 latency (HELP devices)", rows, names)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--zoo", help="NNLQP-layout folder (gt.txt + ONNX files)")
+    ap.add_argument("--lofo", action="store_true", help="also run leave-one-family-out")
+    ap.add_argument("--lofo-families", default="", help="comma list: only these held-out families")
+    ap.add_argument("--test-frac", type=float, default=0.2)
+    ap.add_argument("--val-frac", type=float, default=0.1)
+    ap.add_argument("--nb201-devices", default="", help="comma list of HELP devices")
+    ap.add_argument("--nb201-root", default="runs/data/nb201_latency")
+    ap.add_argument("--nb201-train", type=int, default=900)
+    ap.add_argument("--nb201-test", type=int, default=3000)
+    ap.add_argument("--nb201-layers", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=50)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--hidden", type=int, default=512)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    ap.add_argument("--progress", action="store_true")
+    args = ap.parse_args()
+    if not args.zoo and not args.nb201_devices:
+        ap.error("give --zoo and/or --nb201-devices")
+    torch.set_num_threads(args.threads)
+    print(f"epochs {args.epochs}, batch {args.batch_size}, lr {args.lr}, hidden {args.hidden}, "
+          f"seed {args.seed}")
+    if args.zoo:
+        zoo_section(args)
+    if args.nb201_devices:
+        nb201_section(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+r"""Measure ONNX models' latency with onnxruntime and build NNLQP-layout latency datasets.
+
+* :func:`measure_latency` -- median milliseconds of one forward pass of a batch (CPU,
+  fixed intra/inter-op threads, warm-up, repeats).
+* :func:`build_latency_dataset` -- sample models from :mod:`pyg_nar.zoo`, export them to ONNX,
+  measure them and append NNLQP's ``gt.txt`` lines as it goes (resumable), so the folder
+  loads with :class:`pyg_nar.datasets.NNLQP`.
+* :func:`measurement_noise` -- re-measure a sample of a dataset and report the MAPE between the
+  two measurements of the same models: the floor under any latency predictor on this machine.
+
+Needs ``onnxruntime`` (``pip install pyg-nar[latency]``); it is imported only when used.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import os.path as osp
+import random
+import statistics
+import time
+from typing import Iterable, Sequence
+
+import numpy as np
+
+__all__ = ["build_latency_dataset", "measure_latency", "measurement_noise", "read_gt",
+           "prepare_for_runtime"]
+
+GT_FILE = "gt.txt"
+CONFIGS_FILE = "configs.jsonl"
+
+
+def _ort():
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ImportError(
+            "measuring latency needs onnxruntime: pip install 'pyg-nar[latency]' "
+            "(or pip install onnxruntime)") from None
+    return onnxruntime
+
+
+def _has_data(t) -> bool:
+    return bool(t.raw_data or t.float_data or t.double_data or t.int32_data or t.int64_data
+                or t.uint64_data or t.string_data)
+
+
+def prepare_for_runtime(model_or_path, seed: int = 0):
+    """An ``onnx.ModelProto`` ready for onnxruntime: external data is loaded when its files
+    exist, and every floating-point initializer without data (weight-stripped models, as NNLQP
+    ships them, or missing external files) is filled with random normal values of scale 0.05
+    (seeded). Latency does not depend on the values as long as they are finite and not
+    denormal. An integer initializer without data (a shape) cannot be invented: that is an
+    error."""
+    import onnx
+    from onnx import numpy_helper
+
+    from pyg_nar.onnx import OnnxGraphError, _floating_types, load_onnx
+
+    model, name = load_onnx(model_or_path)
+    base = osp.dirname(os.fspath(model_or_path)) if not isinstance(model_or_path, onnx.ModelProto) else ""
+    rng = np.random.default_rng(seed)
+    floating = _floating_types()
+    for t in model.graph.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            info = {e.key: e.value for e in t.external_data}
+            if base and osp.isfile(osp.join(base, info.get("location", ""))):
+                onnx.external_data_helper.load_external_data_for_tensor(t, base)
+                t.data_location = onnx.TensorProto.DEFAULT
+                del t.external_data[:]
+                continue
+            del t.external_data[:]
+            t.data_location = onnx.TensorProto.DEFAULT
+        if _has_data(t) or math.prod(t.dims) == 0:
+            continue
+        if t.data_type not in floating:
+            raise OnnxGraphError(
+                f"{name}: initializer {t.name!r} ({onnx.TensorProto.DataType.Name(t.data_type)}) "
+                f"has no data, and only floating-point weights can be filled at random")
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(t.data_type)
+        values = (rng.standard_normal(tuple(t.dims)) * 0.05).astype(dtype)
+        t.CopyFrom(numpy_helper.from_array(values, t.name))
+    return model
+
+
+def _inputs(session, batch_size: int, name: str, rng) -> dict:
+    feeds = {}
+    for inp in session.get_inputs():
+        shape = list(inp.shape)
+        if shape:
+            shape[0] = batch_size
+        for pos, d in enumerate(shape):
+            if not isinstance(d, int):
+                raise ValueError(f"{name}: input {inp.name!r} has an unknown dimension {pos} ({d}); "
+                                 f"measure_latency needs fixed input shapes besides the batch")
+        if "float" in inp.type:
+            dtype = np.float16 if "float16" in inp.type else np.float32
+            feeds[inp.name] = rng.standard_normal(shape).astype(dtype)
+        elif "int64" in inp.type:
+            feeds[inp.name] = rng.integers(0, 2, shape).astype(np.int64)
+        elif "int32" in inp.type:
+            feeds[inp.name] = rng.integers(0, 2, shape).astype(np.int32)
+        else:
+            raise ValueError(f"{name}: cannot make data for input {inp.name!r} of type {inp.type}")
+    return feeds
+
+
+def measure_latency(onnx_path, batch_size: int = 1, threads: int = 1, warmup: int = 5,
+                    repeats: int = 20, seed: int = 0) -> float:
+    """Median latency in milliseconds of one forward pass of a ``batch_size`` batch.
+
+    onnxruntime's CPU provider with ``threads`` intra-op threads and one inter-op thread
+    (sequential execution, all graph optimisations), ``warmup`` untimed runs, then the median
+    of ``repeats`` timed runs (``time.perf_counter``). The model goes through
+    :func:`prepare_for_runtime` first (weight-stripped models get random weights); inputs
+    are random, with their first dimension set to ``batch_size``.
+    """
+    ort = _ort()
+    model = prepare_for_runtime(onnx_path, seed)
+    name = os.fspath(onnx_path) if isinstance(onnx_path, (str, os.PathLike)) else "<onnx model>"
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = int(threads)
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(model.SerializeToString(), so,
+                                       providers=["CPUExecutionProvider"])
+    except Exception as e:
+        raise ValueError(f"{name}: onnxruntime cannot load the model: {e}") from None
+    feeds = _inputs(session, int(batch_size), name, np.random.default_rng(seed))
+    for _ in range(warmup):
+        session.run(None, feeds)
+    times = []
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        session.run(None, feeds)
+        times.append(time.perf_counter() - t0)
+    return 1000.0 * statistics.median(times)
+
+
+# ------------------------------------------------------------------------- gt.txt layout
+def read_gt(path: str) -> list[dict]:
+    """Parse an NNLQP ``gt.txt``: ``GraphID OnnxPath BatchSize Latency(ms) ModelType PlatformId
+    [Stage]`` per line (whitespace-separated; blank lines and ``#`` comments skipped).
+    Paths are relative to the folder of ``gt.txt``. A malformed line is a ``ValueError``
+    naming the file and line."""
+    rows = []
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts or parts[0].startswith("#"):
+                continue
+            if len(parts) < 6:
+                raise ValueError(
+                    f"{path}:{lineno}: expected 'GraphID OnnxPath BatchSize Latency(ms) ModelType "
+                    f"PlatformId [Stage]', got {line.strip()!r}")
+            try:
+                rows.append({"graph_id": int(parts[0]), "onnx_path": parts[1],
+                             "batch_size": int(parts[2]), "latency_ms": float(parts[3]),
+                             "model_type": parts[4], "platform": parts[5],
+                             "stage": parts[6] if len(parts) > 6 else None})
+            except ValueError as e:
+                if not rows and lineno == 1:  # a header line
+                    continue
+                raise ValueError(f"{path}:{lineno}: {e} in {line.strip()!r}") from None
+    return rows
+
+
+def build_latency_dataset(out_dir: str, families: Sequence[str] | None = None,
+                          per_family: int = 10, seed: int = 0,
+                          batch_sizes: Iterable[int] = (1,), threads: int = 1,
+                          warmup: int = 5, repeats: int = 20, platform: str | None = None,
+                          strip: bool = True, progress: bool = True) -> str:
+    """Build (or resume) an NNLQP-layout latency dataset from the :mod:`pyg_nar.zoo` families.
+
+    Writes ``out_dir/onnx/<family>/<family>_<i>.onnx`` (weight-stripped if ``strip``, like
+    NNLQP's files), appends one ``gt.txt`` line per (model, batch size) as soon as it is
+    measured, and one line per model to ``configs.jsonl`` (``{"onnx_path", "config"}``).
+    Model ``i`` of a family is sampled from ``random.Random(f"{seed}-{family}-{i}")``, so a
+    re-run skips what ``gt.txt`` already holds and continues with identical models; raising
+    ``per_family`` extends a dataset. Families are interleaved (model 0 of every family,
+    then model 1, ...) so an interrupted run stays balanced. Returns ``out_dir``.
+    """
+    import onnx
+
+    from pyg_nar import zoo
+    from pyg_nar.onnx import strip_weights
+
+    _ort()
+    families = list(families or zoo.FAMILIES)
+    batch_sizes = list(batch_sizes)
+    platform = platform or f"cpu-ort-{threads}t"
+    os.makedirs(out_dir, exist_ok=True)
+    gt_path = osp.join(out_dir, GT_FILE)
+    done = set()
+    next_id = 0
+    if osp.isfile(gt_path):
+        for row in read_gt(gt_path):
+            done.add((row["onnx_path"], row["batch_size"], row["platform"]))
+            next_id = max(next_id, row["graph_id"] + 1)
+    todo = [(i, fam) for i in range(per_family) for fam in families]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(todo) * len(batch_sizes), desc="latency dataset", unit="meas")
+    with open(gt_path, "a") as gt, open(osp.join(out_dir, CONFIGS_FILE), "a") as cfg_file:
+        for i, fam in todo:
+            rel = f"onnx/{fam}/{fam}_{i:04d}.onnx"
+            missing = [b for b in batch_sizes if (rel, b, platform) not in done]
+            if bar is not None:
+                bar.update(len(batch_sizes) - len(missing))
+            if not missing:
+                continue
+            path = osp.join(out_dir, rel)
+            if not osp.isfile(path):
+                cfg = zoo.sample_config(fam, random.Random(f"{seed}-{fam}-{i}"))
+                os.makedirs(osp.dirname(path), exist_ok=True)
+                tmp = path + ".tmp"
+                zoo.export_onnx(zoo.build_model(cfg), tmp, cfg["input_size"])
+                if strip:
+                    onnx.save(strip_weights(onnx.load(tmp)), tmp)
+                # config first, then the file: an existing file always has its config line
+                cfg_file.write(json.dumps({"onnx_path": rel, "config": cfg}) + "\n")
+                cfg_file.flush()
+                os.replace(tmp, path)  # a half-written file never looks finished
+            for b in missing:
+                ms = measure_latency(path, b, threads=threads, warmup=warmup, repeats=repeats)
+                gt.write(f"{next_id} {rel} {b} {ms:.6f} {fam} {platform}\n")
+                gt.flush()
+                next_id += 1
+                if bar is not None:
+                    bar.update(1)
+    if bar is not None:
+        bar.close()
+    return out_dir
+
+
+def measurement_noise(root: str, num_samples: int = 20, seed: int = 0, threads: int = 1,
+                      warmup: int = 5, repeats: int = 20) -> dict:
+    """Re-measure ``num_samples`` random rows of ``root/gt.txt`` and compare with the recorded
+    latencies: ``{"mape": mean |new - old| / old, "pairs": [(old, new), ...], "paths": [...]}``.
+    The MAPE between two measurements of the same models is the machine's noise floor for
+    any latency predictor."""
+    rows = read_gt(osp.join(root, GT_FILE))
+    if not rows:
+        raise ValueError(f"{osp.join(root, GT_FILE)}: no measurements to re-measure")
+    sample = random.Random(seed).sample(rows, min(num_samples, len(rows)))
+    pairs = []
+    for row in sample:
+        new = measure_latency(osp.join(root, row["onnx_path"]), row["batch_size"], threads=threads,
+                              warmup=warmup, repeats=repeats)
+        pairs.append((row["latency_ms"], new))
+    mape = float(np.mean([abs(n - o) / o for o, n in pairs]))
+    return {"mape": mape, "pairs": pairs, "paths": [r["onnx_path"] for r in sample]}

@@ -1,0 +1,98 @@
+r"""The FLOPs baseline: latency as a function of FLOPs alone, fitted in closed form.
+
+``space="log"`` (default): :math:`\log y = a \log F + b`, i.e. :math:`y = e^b F^a`, by least
+squares on the logs; squared error in log space is (to first order) squared *relative* error,
+the quantity latency predictors are judged on (MAPE, Acc(10%)).
+
+``space="linear"``: :math:`y = a F + b`, by least squares weighted by :math:`1/y`, i.e.
+minimising :math:`\sum_k ((a F_k + b - y_k) / y_k)^2`, the relative MSE the neural predictors
+are trained with (an unweighted fit would be dominated by the slowest networks).
+
+No training loop: :meth:`FLOPsRegression.fit` solves one :func:`torch.linalg.lstsq`.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.loader import DataLoader
+
+from pyg_nar.models.registry import register_model
+from pyg_nar.models.common import node_graph_index, require_field
+
+__all__ = ["FLOPsRegression"]
+
+
+@register_model
+class FLOPsRegression(nn.Module):
+    """Latency from FLOPs; ``forward(batch) -> [B]``.
+
+    Args:
+        space: ``"log"`` or ``"linear"`` (see the module doc).
+        flops_index: which column of ``static`` holds the FLOPs (1 in the project's layout
+            ``[batch size, FLOPs, params, memory access]``).
+
+    Example::
+
+        model = FLOPsRegression(space="log").fit(train_dataset)
+        pred = model(batch)
+    """
+
+    def __init__(self, space: str = "log", flops_index: int = 1):
+        super().__init__()
+        if space not in ("log", "linear"):
+            raise ValueError(f"FLOPsRegression: space must be 'log' or 'linear', got {space!r}")
+        self.config = dict(space=space, flops_index=flops_index)
+        self.space, self.flops_index = space, flops_index
+        # (slope a, intercept b); NaN until fitted, so an unfitted model cannot pass silently.
+        self.register_buffer("coef", torch.full((2,), float("nan"), dtype=torch.float64))
+
+    def _flops(self, batch, num_graphs: int) -> Tensor:
+        static = require_field(batch, "static", "FLOPsRegression",
+                               "whole-network graphs carry [batch size, FLOPs, params, memory]")
+        static = static.view(num_graphs, -1)
+        if static.size(1) <= self.flops_index:
+            raise ValueError(f"FLOPsRegression: static has {static.size(1)} columns, no FLOPs "
+                             f"column {self.flops_index}")
+        return static[:, self.flops_index].to(torch.float64)
+
+    @torch.no_grad()
+    def fit(self, dataset, batch_size: int = 4096) -> "FLOPsRegression":
+        """Fit ``coef`` on a dataset (or any iterable of graphs with ``static`` and ``y``)."""
+        flops, ys = [], []
+        for batch in DataLoader(dataset, batch_size=batch_size):
+            _, num_graphs = node_graph_index(batch)
+            flops.append(self._flops(batch, num_graphs))
+            ys.append(require_field(batch, "y", "FLOPsRegression").view(-1).to(torch.float64))
+        if not flops:
+            raise ValueError("FLOPsRegression.fit: the dataset is empty")
+        f, y = torch.cat(flops), torch.cat(ys)
+        if f.numel() < 2:
+            raise ValueError("FLOPsRegression.fit: needs at least 2 graphs")
+        if bool((y <= 0).any()):
+            raise ValueError("FLOPsRegression.fit: a target latency is <= 0")
+        if self.space == "log":
+            if bool((f <= 0).any()):
+                k = int((f <= 0).nonzero()[0])
+                raise ValueError(f"FLOPsRegression.fit: graph {k} has FLOPs {float(f[k])} <= 0, "
+                                 f"which has no logarithm; use space='linear'")
+            design = torch.stack([f.log(), torch.ones_like(f)], dim=1)
+            target = y.log()
+        else:
+            w = 1.0 / y  # relative-error weights
+            design = torch.stack([f, torch.ones_like(f)], dim=1) * w.unsqueeze(1)
+            target = y * w
+        sol = torch.linalg.lstsq(design, target.unsqueeze(1), driver="gelsd").solution.view(-1)
+        self.coef.copy_(sol.to(self.coef.device))
+        return self
+
+    def forward(self, batch) -> Tensor:
+        if bool(torch.isnan(self.coef).any()):
+            raise RuntimeError("FLOPsRegression: call fit(train_dataset) before predicting")
+        _, num_graphs = node_graph_index(batch)
+        f = self._flops(batch, num_graphs)
+        a, b = self.coef[0], self.coef[1]
+        if self.space == "log":
+            pred = torch.exp(a * f.clamp_min(1e-30).log() + b)
+        else:
+            pred = a * f + b
+        return pred.to(torch.float32)

@@ -1,0 +1,122 @@
+import os
+import os.path as osp
+
+import onnx
+import pytest
+import torch
+
+pytest.importorskip("onnxruntime")
+
+from pyg_nar.datasets import NNLQP
+from pyg_nar.latency import (build_latency_dataset, measure_latency, measurement_noise,
+                             prepare_for_runtime, read_gt)
+from pyg_nar.onnx import ONNX_OP_VOCAB, OnnxGraphError, strip_weights
+from pyg_nar import zoo
+from torch_geometric.loader import DataLoader
+
+FAST = dict(warmup=1, repeats=3)
+
+
+@pytest.fixture(scope="module")
+def small_onnx(tmp_path_factory):
+    cfg = zoo.sample_config("vgg", 1)
+    cfg["input_size"] = 32
+    path = str(tmp_path_factory.mktemp("lat") / "vgg.onnx")
+    return zoo.export_onnx(zoo.build_model(cfg), path, 32)
+
+
+def test_measure_latency_full_stripped_and_external(small_onnx, tmp_path):
+    ms = measure_latency(small_onnx, batch_size=2, **FAST)
+    assert isinstance(ms, float) and 0 < ms < 1000
+    stripped = str(tmp_path / "stripped.onnx")
+    onnx.save(strip_weights(onnx.load(small_onnx)), stripped)
+    assert 0 < measure_latency(stripped, batch_size=1, **FAST) < 1000
+    ext = str(tmp_path / "ext.onnx")
+    onnx.save_model(onnx.load(small_onnx), ext, save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="ext.bin", size_threshold=0)
+    # external data present: the real weights are loaded
+    ref = onnx.load(small_onnx)
+    prepared = prepare_for_runtime(ext)
+    w = {t.name: onnx.numpy_helper.to_array(t) for t in prepared.graph.initializer}
+    for t in ref.graph.initializer:
+        assert (onnx.numpy_helper.to_array(t) == w[t.name]).all()
+    os.remove(tmp_path / "ext.bin")  # missing external data: random weights, still runs
+    assert 0 < measure_latency(ext, batch_size=1, **FAST) < 1000
+
+
+def test_stripped_integer_initializer_is_an_error(tmp_path):
+    from onnx import TensorProto, helper
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [3, 2])
+    shape.ClearField("int64_data")
+    g = helper.make_graph([helper.make_node("Reshape", ["x", "shape"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [shape])
+    path = str(tmp_path / "int.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+    with pytest.raises(OnnxGraphError, match="int.onnx.*'shape'.*no data"):
+        measure_latency(path, **FAST)
+
+
+def test_dataset_round_trip(tmp_path):
+    root = str(tmp_path / "zoo")
+    build_latency_dataset(root, ["alexnet", "squeezenet"], per_family=1, seed=3,
+                          batch_sizes=(1, 2), progress=False, **FAST)
+    rows = read_gt(osp.join(root, "gt.txt"))
+    assert [(r["model_type"], r["batch_size"]) for r in rows] == [
+        ("alexnet", 1), ("alexnet", 2), ("squeezenet", 1), ("squeezenet", 2)]
+    assert [r["graph_id"] for r in rows] == [0, 1, 2, 3]
+    assert all(osp.isfile(osp.join(root, r["onnx_path"])) for r in rows)
+    stored = onnx.load(osp.join(root, rows[0]["onnx_path"]))
+    assert all(not t.raw_data for t in stored.graph.initializer)  # weight-stripped like NNLQP
+    with open(osp.join(root, "configs.jsonl")) as f:
+        assert len(f.readlines()) == 2
+
+    # resuming measures nothing new
+    with open(osp.join(root, "gt.txt")) as f:
+        before = f.read()
+    build_latency_dataset(root, ["alexnet", "squeezenet"], per_family=1, seed=3,
+                          batch_sizes=(1, 2), progress=False, **FAST)
+    with open(osp.join(root, "gt.txt")) as f:
+        assert f.read() == before
+
+    ds = NNLQP(root)
+    assert len(ds) == 4
+    assert ds.model_types == ["alexnet", "squeezenet"]
+    assert ds.op_vocab == list(ONNX_OP_VOCAB)
+    assert torch.allclose(ds.y, torch.tensor([r["latency_ms"] for r in rows]), rtol=1e-5)
+    assert ds[0].model_type.item() == 0 and ds[3].model_type.item() == 1
+    assert ds[1].static[0, 0] == 2 and ds[1].out_shape[0, 0] == 2
+    assert ds[0].arch_id.item() == 0
+    batch = next(iter(DataLoader(ds, batch_size=4)))
+    assert batch.num_graphs == 4 and batch.static.shape == (4, 4)
+
+    parallel = NNLQP(root, force_reload=True, num_workers=2)
+    for a, b in zip(ds, parallel):
+        assert torch.equal(a.op_attrs, b.op_attrs) and torch.equal(a.y, b.y)
+
+    only = NNLQP(root, model_types=["squeezenet"])
+    assert len(only) == 2 and only.model_types == ["alexnet", "squeezenet"]
+    assert (only.model_type == 1).all()
+
+    # processed files are reused ...
+    processed = sorted(os.listdir(osp.join(root, "processed")))
+    mtime = os.path.getmtime(osp.join(root, "processed", NNLQP(root).processed_file_names[0]))
+    assert os.path.getmtime(osp.join(root, "processed", NNLQP(root).processed_file_names[0])) == mtime
+    # ... and rebuilt when gt.txt changes (here: one more line, NNLQP's optional stage column)
+    with open(osp.join(root, "gt.txt"), "a") as f:
+        f.write(f"7 {rows[0]['onnx_path']} 3 1.5 alexnet {rows[0]['platform']} test\n")
+    ds2 = NNLQP(root)
+    assert len(ds2) == 5 and ds2[4].y.item() == 1.5 and ds2[4].static[0, 0] == 3
+    assert ds2.stages == [None, None, None, None, "test"]
+    assert len(os.listdir(osp.join(root, "processed"))) > len(processed)
+
+    noise = measurement_noise(root, num_samples=2, seed=0, **FAST)
+    assert len(noise["pairs"]) == 2 and noise["mape"] >= 0
+
+
+def test_gt_errors(tmp_path):
+    (tmp_path / "gt.txt").write_text("0 a.onnx 1 2.0 resnet\n")
+    with pytest.raises(ValueError, match=r"gt.txt:1: expected 'GraphID"):
+        read_gt(str(tmp_path / "gt.txt"))
+    with pytest.raises(FileNotFoundError, match="build_latency_dataset"):
+        NNLQP(str(tmp_path / "nowhere"))
