@@ -57,12 +57,13 @@ class FlowAttention(nn.Module):
         if flow_index.dim() != 2 or flow_index.size(0) != 2:
             raise ValueError(f"FlowAttention: flow_index must have shape [2, P], got {tuple(flow_index.shape)}")
         n, d, h = x.size(0), self.channels, self.heads
-        q, k, v = self.qkv(x).view(n, 3, h, d // h).unbind(1)
+        qkv = self.qkv(x).view(n, 3, h, d // h)
         j, i = flow_index[0], flow_index[1]
-        score = (q.index_select(0, i) * k.index_select(0, j)).sum(-1) * (1.0 / math.sqrt(d // h))
+        kv = qkv[:, 1:].index_select(0, j)  # keys and values of the attended nodes, one gather
+        score = (qkv[:, 0].index_select(0, i) * kv[:, 0]).sum(-1) * (1.0 / math.sqrt(d // h))
         alpha = softmax(score, i, num_nodes=n)  # [P, H]
         a = torch.nn.functional.dropout(alpha, self.attn_dropout, self.training)
-        out = scatter(v.index_select(0, j) * a.unsqueeze(-1), i, 0, dim_size=n, reduce="sum")
+        out = scatter(kv[:, 1] * a.unsqueeze(-1), i, 0, dim_size=n, reduce="sum")
         out = self.out_proj(out.reshape(n, d))
         if return_attention_weights:
             return out, (flow_index, alpha)
