@@ -53,7 +53,8 @@ class FlowerFormerLayer(nn.Module):
 
     def forward(self, h: Tensor, edge_index: Tensor, node_gen: Tensor, flow_index: Tensor,
                 schedule: FlowSchedule | None = None) -> Tensor:
-        h_flow = self.flow(h, edge_index, node_gen, schedule=schedule)
+        """With a ``schedule``, ``h`` and ``flow_index`` are in its generation order."""
+        h_flow = self.flow(h, edge_index, node_gen, schedule=schedule, presorted=schedule is not None)
         h_flow = self.norm_flow(h + F.dropout(h_flow, self.dropout, self.training))
         h_glob = self.attn(h, flow_index)
         h_glob = self.norm_attn(h + F.dropout(h_glob, self.dropout, self.training))
@@ -98,14 +99,16 @@ class FlowerFormer(nn.Module):
             raise ValueError(f"FlowerFormer: operation index {int(op.max())} outside the "
                              f"vocabulary of {self.num_ops} operations (num_ops)")
         schedule = flow_schedule(batch.edge_index, batch.node_gen, op.numel())  # once, for all layers
+        # Node states are kept in generation order throughout (one permutation, not two per layer).
+        op = op.index_select(0, schedule.perm)
+        flow_index = schedule.pos[batch.flow_index]
         h = self.pre_lin.weight.t().index_select(0, op)  # == Linear(one_hot(op)) without bias
         h = F.normalize(F.relu(self.pre_norm(h)), p=2.0, dim=-1)
         for layer in self.layers:
-            h = layer(h, batch.edge_index, batch.node_gen, batch.flow_index, schedule)
+            h = layer(h, batch.edge_index, batch.node_gen, flow_index, schedule)
         index = getattr(batch, "batch", None)
-        if index is None:
-            index = op.new_zeros(op.numel())
-        return self.head(global_mean_pool(h, index)).view(-1)
+        index = op.new_zeros(op.numel()) if index is None else index.index_select(0, schedule.perm)
+        return self.head(global_mean_pool(h, index, size=getattr(batch, "num_graphs", None))).view(-1)
 
     @property
     def num_steps(self) -> int:

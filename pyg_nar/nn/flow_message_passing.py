@@ -148,9 +148,14 @@ class FlowMessagePassing(nn.Module):
             m.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Tensor, node_gen: Tensor, edge_gen: Tensor | None = None,
-                schedule: FlowSchedule | None = None) -> Tensor:
-        _, h_b, schedule = self._states(x, edge_index, node_gen, edge_gen, schedule)
-        return h_b.relu().index_select(0, schedule.pos)
+                schedule: FlowSchedule | None = None, presorted: bool = False) -> Tensor:
+        """``presorted=True``: ``x`` is already in the schedule's generation order
+        (``x[schedule.perm]``) and the output stays in it, which saves two gathers per layer
+        when a model keeps its node states in that order (``FlowerFormer`` does)."""
+        if presorted and schedule is None:
+            raise ValueError("FlowMessagePassing: presorted=True needs the schedule that sorted x")
+        _, h_b, schedule = self._states(x, edge_index, node_gen, edge_gen, schedule, presorted)
+        return h_b.relu() if presorted else h_b.relu().index_select(0, schedule.pos)
 
     def flow_states(self, x: Tensor, edge_index: Tensor, node_gen: Tensor, edge_gen: Tensor | None = None,
                     schedule: FlowSchedule | None = None) -> tuple[Tensor, Tensor]:
@@ -159,7 +164,7 @@ class FlowMessagePassing(nn.Module):
         h_f, h_b, schedule = self._states(x, edge_index, node_gen, edge_gen, schedule)
         return h_f.index_select(0, schedule.pos), h_b.index_select(0, schedule.pos)
 
-    def _states(self, x, edge_index, node_gen, edge_gen, schedule):
+    def _states(self, x, edge_index, node_gen, edge_gen, schedule, presorted=False):
         if x.dim() != 2 or x.size(1) != self.channels:
             raise ValueError(f"FlowMessagePassing: x must have shape [N, {self.channels}], got {tuple(x.shape)}")
         if edge_gen is not None and edge_gen.numel() != edge_index.size(1):
@@ -171,7 +176,7 @@ class FlowMessagePassing(nn.Module):
                     edge_gen.long(), node_gen.long()[edge_index[1]]):
                 raise ValueError("FlowMessagePassing: edge_gen is not the generation of each edge's target")
         self.visited = []
-        h_in = F.dropout(x.index_select(0, schedule.perm), self.dropout, self.training)
+        h_in = F.dropout(x if presorted else x.index_select(0, schedule.perm), self.dropout, self.training)
         depth = schedule.depth
         h_f = self._flow(h_in, self.gru_forward, self.score_forward, schedule.forward_groups,
                          schedule.bounds, range(depth), "forward")
