@@ -235,8 +235,10 @@ def test_schedule_groups_edges_by_generation():
     data = hand_dag()
     sched = flow_schedule(data.edge_index, data.node_gen)
     assert sched.bounds == [0, 1, 3, 6, 7]
-    assert [len(s) for s, _, _ in sched.forward_groups] == [0, 2, 4, 2]  # edges into generations 0..3
-    assert [len(s) for s, _, _ in sched.backward_groups] == [2, 4, 2, 0]  # edges out of 0..3
-    src, dst, rank = sched.forward_groups[2]  # into 3, 4, 6 (sorted positions 3, 4, 5)
+    assert [len(s) for s, *_ in sched.forward_groups] == [0, 2, 4, 2]  # edges into generations 0..3
+    assert [len(s) for s, *_ in sched.backward_groups] == [2, 4, 2, 0]  # edges out of 0..3
+    assert [g[3] for g in sched.forward_groups] == [False, True, False, False]  # one edge per node
+    assert [g[3] for g in sched.backward_groups] == [False, False, False, False]
+    src, dst, rank, _ = sched.forward_groups[2]  # into 3, 4, 6 (sorted positions 3, 4, 5)
     assert sorted(zip(src.tolist(), dst.tolist())) == [(1, 3), (1, 4), (2, 4), (2, 5)]
     assert sorted(rank.tolist()) == [0, 1, 1, 2]

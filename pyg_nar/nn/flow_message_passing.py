@@ -47,15 +47,18 @@ class FlowSchedule(NamedTuple):
     Nodes are reordered by generation (``perm``: sorted position -> node; ``pos``: node ->
     sorted position), so generation ``g`` is the contiguous slice ``bounds[g]:bounds[g + 1]``.
     ``forward_groups[g]`` = (sorted positions of the sources, sorted positions of the targets,
-    rank of the target inside generation ``g``) of the edges *into* generation ``g``;
-    ``backward_groups[g]`` the same for the reversed edges *out of* generation ``g``.
+    rank of the target inside generation ``g``, ``one_each``) of the edges *into* generation
+    ``g``, ordered by target; ``backward_groups[g]`` the same for the reversed edges *out of*
+    generation ``g``. ``one_each`` is ``True`` when every node of the generation aggregates
+    exactly one edge: its softmax weight is exactly 1, so the message is the source state
+    itself and the step skips the softmax and the scatter (same values, same gradients).
     """
 
     perm: Tensor
     pos: Tensor
     bounds: list[int]
-    forward_groups: list[tuple[Tensor, Tensor, Tensor]]
-    backward_groups: list[tuple[Tensor, Tensor, Tensor]]
+    forward_groups: list[tuple[Tensor, Tensor, Tensor, bool]]
+    backward_groups: list[tuple[Tensor, Tensor, Tensor, bool]]
 
     @property
     def depth(self) -> int:
@@ -102,12 +105,19 @@ def flow_schedule(edge_index: Tensor, node_gen: Tensor, num_nodes: int | None = 
     pos[perm] = torch.arange(n, device=perm.device)
     rank = pos - bounds_t[node_gen]
 
-    def groups(key: Tensor, a: Tensor, b: Tensor) -> list[tuple[Tensor, Tensor, Tensor]]:
-        # Edges grouped by the generation `key` of the aggregating node `b`; messages come from `a`.
-        order = torch.argsort(key, stable=True)
+    node_counts = counts.tolist()
+
+    def groups(key: Tensor, a: Tensor, b: Tensor) -> list[tuple[Tensor, Tensor, Tensor, bool]]:
+        # Edges grouped by the generation `key` of the aggregating node `b` (sorting by b's
+        # sorted position sorts by generation, then rank); messages come from `a`.
+        pb = pos[b]
+        order = torch.argsort(pb, stable=True)
+        pb, key = pb[order], key[order]
         sizes = torch.bincount(key, minlength=depth).tolist()
-        return list(zip(pos[a][order].split(sizes), pos[b][order].split(sizes),
-                        rank[b][order].split(sizes)))
+        repeated = torch.bincount(key[1:][pb[1:] == pb[:-1]], minlength=depth).tolist()
+        one_each = [s == c and r == 0 for s, c, r in zip(sizes, node_counts, repeated)]
+        return list(zip(pos[a][order].split(sizes), pb.split(sizes), rank[b][order].split(sizes),
+                        one_each))
 
     return FlowSchedule(
         perm=perm,
@@ -200,9 +210,12 @@ class FlowMessagePassing(nn.Module):
         state = h_in.new_zeros(h_in.shape)
         for g in gens:
             lo, hi = bounds[g], bounds[g + 1]
-            src, _, rank = groups[g]
+            src, _, rank, one_each = groups[g]
             n = hi - lo
-            if src.numel():
+            if one_each:  # one edge per node, in node order: softmax weight exactly 1
+                msg = state.index_select(0, src)
+                gh = F.linear(msg, gru.weight_hh, gru.bias_hh)
+            elif src.numel():
                 h_src = state.index_select(0, src)
                 alpha = softmax(h_src @ w_src, rank, num_nodes=n)
                 msg = scatter(h_src * alpha.unsqueeze(-1), rank, 0, dim_size=n, reduce="sum")
