@@ -149,6 +149,13 @@ def main():
           f"{model_only:.2f} s = {len(graphs) / model_only:,.0f} archs/s, collation "
           f"{total - model_only:.2f} s")
 
+    gflop = sum(flops(model, b) for b in batches[:4]) / sum(b.num_graphs for b in batches[:4]) * len(graphs) / 1e9
+    a, w = torch.randn(2048, 64), torch.randn(64, 192)
+    mm_rate = 2 * 2048 * 64 * 192 / best_time(lambda: [a @ w for _ in range(20)], 3) * 20 / 1e9
+    print(f"[infer] matmul FLOPs over all cells: {gflop:.0f} GFLOP; this CPU's matmul rate at this "
+          f"size ([2048, 64] x [64, 192]): {mm_rate:.0f} GFLOP/s -> matmuls alone need >= "
+          f"{gflop / mm_rate:.2f} s; 10x the official rate needs {len(graphs) / (10 * REF_ARCHS_PER_S):.2f} s")
+
     # 2. batching pays
     model.train()
     cells = graphs[:256]
