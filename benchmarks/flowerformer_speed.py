@@ -198,7 +198,7 @@ def main():
             f_ff, f_gcn = flops(model, batch), flops(gcn, batch)
             ratio, fratio = t_ff / t_gcn, f_ff / f_gcn
             print(f"{kind + ' ' + str(n):>12} {int(batch.depth.max()):>6} {t_ff * 1e3:>11.1f}ms "
-                  f"{t_gcn * 1e3:>8.2f}ms {ratio:>10.0f}x {fratio:>10.1f}x {ratio / fratio:>8.0f}x "
+                  f"{t_gcn * 1e3:>8.2f}ms {ratio:>10.0f}x {fratio:>10.1f}x {ratio / fratio:>8.1f}x "
                   f"{model.num_steps:>6}")
     print(f"load average now {os.getloadavg()[0]:.1f}")
     print("overhead = time ratio / FLOP ratio: the part of the slowdown not explained by FlowerFormer's "
