@@ -118,7 +118,9 @@ def main():
                         help="graphs timed one at a time (the per-graph time is scaled to 256)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--graphs-per-batch", type=int, default=8, help="graphs per batch in the depth sweep")
-    parser.add_argument("--quick", action="store_true", help="smaller sweep (sizes up to 128)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 32, 128, 512],
+                        help="graph sizes of the depth sweep")
+    parser.add_argument("--quick", action="store_true", help="sweep sizes up to 128 only")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -183,7 +185,7 @@ def main():
     # 3. cost vs depth, against a same-size GCNConv stack
     model.eval()
     gcn = GCNStack(7, 64, 9).eval()
-    sizes = [8, 32, 128] if args.quick else [8, 32, 128, 512]
+    sizes = [n for n in args.sizes if n <= 128] if args.quick else args.sizes
     print(f"[depth] {args.graphs_per_batch} graphs per batch; time per forward (eval, no grad); "
           f"matmul FLOPs by FlopCounterMode")
     print(f"{'graph':>12} {'depth':>6} {'FlowerFormer':>13} {'GCN stack':>10} {'time ratio':>11} "
