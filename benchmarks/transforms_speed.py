@@ -7,7 +7,7 @@
    random DAG, ~15 s on the chain on a 2-core machine).
 2. Per NAS-Bench-201 cell (8 nodes; cells from pyg_nar.datasets.NASBench201 over
    $PYG_NAR_DATA): every transform against its implementation before the small-graph
-   speed-up (benchmarks/_transforms_before.py, a frozen copy), timed in alternating rounds in
+   speed-up (commit df34496, read from git by :func:`load_baseline`), timed in alternating rounds in
    the same run (best round), and checked bit-identical on every cell.
 3. NASBench201(root, pre_transform=Compose([Tokenize(), FlowConsistentPair(...)])) over all
    15,625 cells, processed from scratch with the current and the frozen transforms.
@@ -33,7 +33,33 @@ from scipy.sparse import csgraph
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-import _transforms_before as before  # noqa: E402
+BASELINE_REV = "df34496"  # pyg_nar.transforms before the small-graph speed-up
+
+
+def load_baseline(rev: str = BASELINE_REV):
+    """The transforms as they were at ``rev``, read from git into a temporary package, so the
+    baseline is timed in the same run without a copy of the old code in the tree."""
+    import subprocess
+    import tempfile
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    pkg = os.path.join(tempfile.mkdtemp(), "_baseline_transforms")
+    os.makedirs(pkg)
+    for name in ("__init__", "_common", "tokenize", "generations", "flow", "augment", "adjacency"):
+        try:
+            src = subprocess.run(["git", "show", f"{rev}:pyg_nar/transforms/{name}.py"], cwd=repo,
+                                 check=True, capture_output=True, text=True).stdout
+        except (OSError, subprocess.CalledProcessError) as e:
+            sys.exit(f"transforms_speed.py: the baseline needs the git history (commit {rev}): {e}")
+        with open(os.path.join(pkg, f"{name}.py"), "w") as f:
+            f.write(src.replace("pyg_nar.transforms", "_baseline_transforms"))
+    sys.path.insert(0, os.path.dirname(pkg))
+    import _baseline_transforms
+
+    return _baseline_transforms
+
+
+before = load_baseline()
 from pyg_nar.data import arch_data  # noqa: E402
 from pyg_nar.datasets import NASBench201  # noqa: E402
 from pyg_nar.transforms import (FlowConsistentPair, FlowConsistentShuffle, FlowMask,  # noqa: E402

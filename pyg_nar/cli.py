@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "checkpoints go to a new run-K folder inside")
     q.add_argument("--per-family", type=int, default=8, help="models measured per zoo family (10 families)")
     q.add_argument("--epochs", type=int, default=60, help="epochs of the latency predictors")
-    q.add_argument("--nb201-epochs", type=int, default=60, help="epochs of the NB201 accuracy predictor")
+    q.add_argument("--nb201-epochs", type=int, default=20, help="epochs of the NB201 accuracy predictor")
     common(q)
     q.set_defaults(func=cmd_quickstart)
     return p

@@ -147,13 +147,11 @@ def _flowerformer_transform():
 
 def _flowerformer_build(data, num_ops, task):
     from pyg_nar.models import FlowerFormer
-    return FlowerFormer(num_ops, output="identity" if task == "accuracy" else "softplus")
+    return FlowerFormer(num_ops)
 
 
 def _flowerformer_config(task, over):
-    if task == "accuracy":
-        return TrainConfig.flowerformer(**over)
-    return _latency_config(over)
+    return TrainConfig.flowerformer(**over)
 
 
 def _nnlp_transform():
@@ -182,7 +180,8 @@ MODELS: dict[str, ModelRecipe] = {
     "narformer-v2": ModelRecipe("NAR-Former V2 (NeurIPS'23): graph-aided attention transformer",
                                 _v2_transform, _v2_build, _v2_config),
     "flowerformer": ModelRecipe("FlowerFormer (CVPR'24): asynchronous flow message passing + flow attention",
-                                _flowerformer_transform, _flowerformer_build, _flowerformer_config),
+                                _flowerformer_transform, _flowerformer_build, _flowerformer_config,
+                                ("accuracy",)),
     "nnlp": ModelRecipe("NNLP (NNLQP, ICPP'22): 2 x SAGEConv + static features", _nnlp_transform,
                         _nnlp_build, lambda task, over: _latency_config(over), ("latency",)),
     "flops": ModelRecipe("FLOPs-only log-linear regression (closed form)", lambda: None,
@@ -399,7 +398,7 @@ def _fresh_dir(base: str) -> str:
 
 
 def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 60,
-               nb201: bool | None = None, nb201_model: str = "flowerformer", nb201_epochs: int = 60,
+               nb201: bool | None = None, nb201_model: str = "flowerformer", nb201_epochs: int = 20,
                cache: str = "data", progress: bool = True, log=print) -> dict:
     """The main job: measure a small latency dataset of this machine from the model zoo, train
     latency predictors on it and compare their held-out MAPE / Acc(10%) with the FLOPs
