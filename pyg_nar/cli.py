@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Neural architecture representation learning: train predictors of accuracy "
                     "and latency on NAS benchmarks and ONNX models, evaluate, predict, search.")
     p.add_argument("--version", action="version", version=f"pyg-nar {__version__}")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: the predictors are small, and more threads "
+                        "mostly add synchronisation, badly so on a busy machine)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     models = "\n".join(f"  {k:<14} {r.description}" for k, r in MODELS.items())
     datasets = "\n".join(f"  {k:<14} {d}" for k, (d, _) in DATASETS.items())
@@ -203,7 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    import torch
+
     from pyg_nar.checkpoint import CheckpointError
+
+    if args.threads < 1:
+        parser.error("--threads must be at least 1")
+    torch.set_num_threads(args.threads)
     from pyg_nar.data import ArchitectureError
 
     try:
