@@ -1,4 +1,4 @@
-"""Synthetic tokenized graphs with the documented field shapes (until Tokenize is merged)."""
+"""Synthetic graphs and small training helpers shared by the tests."""
 import torch
 from torch_geometric.data import Data
 
@@ -20,3 +20,25 @@ def synthetic_graphs(num: int, token_dim: int = 16, depth_dim: int = 8, sizes=(3
             d.aug_tokens = tokens[torch.randperm(n, generator=g)]
         out.append(d)
     return out
+
+
+def relative_mse_drop(model, batch, steps: int, lr: float) -> tuple[float, float]:
+    """Relative MSE of ``model`` on ``batch`` (eval mode) before and after ``steps`` Adam steps
+    on that loss (train mode)."""
+    from pyg_nar.losses import relative_mse_loss
+
+    def loss():
+        return relative_mse_loss(model(batch), batch.y)
+
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model.eval()
+    with torch.no_grad():
+        before = loss().item()
+    model.train()
+    for _ in range(steps):
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        return before, loss().item()

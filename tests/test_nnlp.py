@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
+from _synthetic import relative_mse_drop
 from pyg_nar.data import arch_data
 from pyg_nar.models import NNLP, FLOPsRegression
 
@@ -96,22 +97,7 @@ def test_nnlp_training_step_lowers_relative_mse():
     torch.manual_seed(2)
     batch = Batch.from_data_list([network(n, seed=50 + n) for n in range(3, 23)])
     model = small_nnlp()
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-
-    def rel_mse():
-        return ((model(batch) / batch.y - 1) ** 2).mean()
-
-    model.eval()
-    with torch.no_grad():
-        before = rel_mse().item()
-    model.train()
-    for _ in range(20):
-        opt.zero_grad()
-        rel_mse().backward()
-        opt.step()
-    model.eval()
-    with torch.no_grad():
-        after = rel_mse().item()
+    before, after = relative_mse_drop(model, batch, steps=20, lr=3e-3)
     assert after < 0.5 * before
 
 
