@@ -76,7 +76,8 @@ def cmd_measure(args) -> None:
 
     families = args.families.split(",") if args.families else None
     out = pipeline.measure(args.out, families, per_family=args.per_family, seed=args.seed,
-                           threads=args.threads, repeats=args.repeats, progress=not args.quiet)
+                           threads=args.ort_threads, repeats=args.repeats, progress=not args.quiet,
+                           onnx_dir=args.onnx_dir)
     print(f"latency dataset in {out} (load it as nnlqp:{out})")
 
 
@@ -166,14 +167,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_predict)
 
     m = sub.add_parser("measure", help="measure a latency dataset of this machine (resumable)",
-                       description="Export models of the zoo families to ONNX and measure them with "
-                                   "onnxruntime; writes NNLQP's gt.txt layout. An interrupted run "
+                       description="Export models of the zoo families to ONNX (or take the ONNX files "
+                                   "of --onnx-dir) and measure them with onnxruntime; writes NNLQP's gt.txt layout. An interrupted run "
                                    "keeps what it measured; running again continues.")
     m.add_argument("--out", required=True, help="dataset folder (created or resumed)")
     m.add_argument("--families", help="comma-separated zoo families (default: all ten)")
     m.add_argument("--per-family", type=int, default=10)
     m.add_argument("--seed", type=int, default=0)
-    m.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1)")
+    m.add_argument("--onnx-dir", help="measure your own ONNX files below this folder instead of the zoo")
+    m.add_argument("--ort-threads", type=int, default=1, help="onnxruntime threads (default 1)")
     m.add_argument("--repeats", type=int, default=20, help="timed runs per model; the median is kept")
     common(m, cache=False)
     m.set_defaults(func=cmd_measure)

@@ -5,6 +5,7 @@ r"""Measure ONNX models' latency with onnxruntime and build NNLQP-layout latency
 * :func:`build_latency_dataset` -- sample models from :mod:`pyg_nar.zoo`, export them to ONNX,
   measure them and append NNLQP's ``gt.txt`` lines as it goes (resumable), so the folder
   loads with :class:`pyg_nar.datasets.NNLQP`.
+* :func:`measure_onnx_folder` -- the same for a folder of the user's own ONNX files.
 * :func:`measurement_noise` -- re-measure a sample of a dataset and report the MAPE between the
   two measurements of the same models: the floor under any latency predictor on this machine.
 
@@ -23,7 +24,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["build_latency_dataset", "measure_latency", "measurement_noise", "read_gt",
+__all__ = ["build_latency_dataset", "measure_onnx_folder", "measure_latency", "measurement_noise", "read_gt",
            "prepare_for_runtime"]
 
 GT_FILE = "gt.txt"
@@ -225,12 +226,7 @@ def build_latency_dataset(out_dir: str, families: Sequence[str] | None = None,
     platform = platform or f"cpu-ort-{threads}t"
     os.makedirs(out_dir, exist_ok=True)
     gt_path = osp.join(out_dir, GT_FILE)
-    done = set()
-    next_id = 0
-    if osp.isfile(gt_path):
-        for row in read_gt(gt_path):
-            done.add((row["onnx_path"], row["batch_size"], row["platform"]))
-            next_id = max(next_id, row["graph_id"] + 1)
+    done, next_id = _measured(gt_path)
     todo = [(i, fam) for i in range(per_family) for fam in families]
     bar = None
     if progress:
@@ -261,6 +257,66 @@ def build_latency_dataset(out_dir: str, families: Sequence[str] | None = None,
                 gt.write(f"{next_id} {rel} {b} {ms:.6f} {fam} {platform}\n")
                 gt.flush()
                 next_id += 1
+                if bar is not None:
+                    bar.update(1)
+    if bar is not None:
+        bar.close()
+    return out_dir
+
+
+def _measured(gt_path: str) -> tuple[set, int]:
+    """What ``gt_path`` already holds: ``{(onnx_path, batch_size, platform)}`` and the next GraphID."""
+    done, next_id = set(), 0
+    if osp.isfile(gt_path):
+        for row in read_gt(gt_path):
+            done.add((row["onnx_path"], row["batch_size"], row["platform"]))
+            next_id = max(next_id, row["graph_id"] + 1)
+    return done, next_id
+
+
+def measure_onnx_folder(src_dir: str, out_dir: str, batch_sizes: Iterable[int] = (1,),
+                        threads: int = 1, warmup: int = 5, repeats: int = 20,
+                        platform: str | None = None, progress: bool = True) -> str:
+    """Measure every ``*.onnx`` file below ``src_dir`` (the user's own models) into an
+    NNLQP-layout ``out_dir/gt.txt``, resumably: lines already there are kept and skipped.
+
+    The files stay where they are: ``gt.txt`` names them relative to ``out_dir``. A file's
+    model type (5th column) is the name of its folder below ``src_dir`` (``"onnx"`` at the top).
+    Returns ``out_dir``.
+    """
+    import glob
+
+    _ort()
+    files = sorted(glob.glob(osp.join(src_dir, "**", "*.onnx"), recursive=True))
+    if not files:
+        raise FileNotFoundError(f"{src_dir}: no .onnx files found")
+    for f in files:
+        if any(c.isspace() for c in osp.relpath(f, out_dir)):
+            raise ValueError(f"{f}: gt.txt is whitespace-separated, so ONNX paths cannot contain spaces")
+    batch_sizes = list(batch_sizes)
+    platform = platform or f"cpu-ort-{threads}t"
+    os.makedirs(out_dir, exist_ok=True)
+    gt_path = osp.join(out_dir, GT_FILE)
+    done, next_id = _measured(gt_path)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(files) * len(batch_sizes), desc="measuring", unit="meas")
+    with open(gt_path, "a") as gt:
+        for f in files:
+            rel = osp.relpath(f, out_dir)
+            parent = osp.dirname(osp.relpath(f, src_dir))
+            model_type = parent.replace(os.sep, "/").split("/")[0] if parent else "onnx"
+            for b in batch_sizes:
+                if (rel, b, platform) not in done:
+                    try:
+                        ms = measure_latency(f, b, threads=threads, warmup=warmup, repeats=repeats)
+                    except Exception as e:  # noqa: BLE001  (onnxruntime raises many kinds)
+                        raise ValueError(f"{f}: cannot be run by onnxruntime at batch size {b}: "
+                                         f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+                    gt.write(f"{next_id} {rel} {b} {ms:.6f} {model_type} {platform}\n")
+                    gt.flush()
+                    next_id += 1
                 if bar is not None:
                     bar.update(1)
     if bar is not None:

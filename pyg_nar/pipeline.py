@@ -374,11 +374,18 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
 # ------------------------------------------------------------------------------------ measure
 def measure(out: str, families: list[str] | None = None, per_family: int = 10, seed: int = 0,
             threads: int = 1, batch_sizes: tuple[int, ...] = (1,), repeats: int = 20,
-            progress: bool = True) -> str:
-    """Measure a latency dataset of this machine from :mod:`pyg_nar.zoo` (resumable: a re-run
-    keeps what ``gt.txt`` holds and continues). Returns ``out``; load it as ``nnlqp:<out>``."""
+            progress: bool = True, onnx_dir: str | None = None) -> str:
+    """Measure a latency dataset of this machine from :mod:`pyg_nar.zoo`, or from the ONNX
+    files below ``onnx_dir`` (resumable: a re-run keeps what ``gt.txt`` holds and continues).
+    Returns ``out``; load it as ``nnlqp:<out>``."""
     from pyg_nar import zoo
-    from pyg_nar.latency import build_latency_dataset
+    from pyg_nar.latency import build_latency_dataset, measure_onnx_folder
+
+    if onnx_dir is not None:
+        if not osp.isdir(onnx_dir):
+            raise PipelineError(f"{onnx_dir}: no such folder")
+        return measure_onnx_folder(onnx_dir, out, batch_sizes=batch_sizes, threads=threads,
+                                   repeats=repeats, progress=progress)
 
     unknown = sorted(set(families or []) - set(zoo.FAMILIES))
     if unknown:

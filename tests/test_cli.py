@@ -68,6 +68,23 @@ def test_measure_is_resumable(zoo):
     assert again[:12] == lines and len(again) == 15  # kept what it had, measured 3 more
 
 
+def test_measure_own_onnx_folder(zoo):
+    from pyg_nar.datasets import NNLQP
+
+    r = run("measure", "--out", "mine", "--onnx-dir", "zoo/onnx", "--repeats", "2", "--quiet", cwd=zoo)
+    assert r.returncode == 0, r.stderr
+    files = sorted(glob.glob(str(zoo / "zoo" / "onnx" / "*" / "*.onnx")))
+    lines = open(zoo / "mine" / "gt.txt").read().splitlines()
+    assert len(lines) == len(files)
+    assert {ln.split()[4] for ln in lines} == {"alexnet", "squeezenet", "vgg"}  # folder = type
+    assert run("measure", "--out", "mine", "--onnx-dir", "zoo/onnx", "--quiet", cwd=zoo).returncode == 0
+    assert open(zoo / "mine" / "gt.txt").read().splitlines() == lines  # resumed: nothing new
+    ds = NNLQP(str(zoo / "mine"))
+    assert len(ds) == len(files) and bool((ds.y > 0).all())
+    r = run("measure", "--out", "x", "--onnx-dir", "no/such/dir", cwd=zoo)
+    assert r.returncode == 1 and "no/such/dir: no such folder" in r.stderr
+
+
 def test_train_evaluate_predict_latency(zoo):
     r = run("train", "nnlp", "nnlqp:zoo", "--protocol", "flowerformer", "--train-size", "0.6",
             "--num-val", "3", "--epochs", "2", "--out", "runs/nnlp", "--quiet", cwd=zoo)
