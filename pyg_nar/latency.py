@@ -253,15 +253,25 @@ def build_latency_dataset(out_dir: str, families: Sequence[str] | None = None,
                 cfg_file.flush()
                 os.replace(tmp, path)  # a half-written file never looks finished
             for b in missing:
-                ms = measure_latency(path, b, threads=threads, warmup=warmup, repeats=repeats)
-                gt.write(f"{next_id} {rel} {b} {ms:.6f} {fam} {platform}\n")
-                gt.flush()
-                next_id += 1
+                next_id = _measure_line(gt, next_id, path, rel, b, fam, platform, threads, warmup, repeats)
                 if bar is not None:
                     bar.update(1)
     if bar is not None:
         bar.close()
     return out_dir
+
+
+def _measure_line(gt, graph_id: int, path: str, rel: str, batch_size: int, model_type: str,
+                  platform: str, threads: int, warmup: int, repeats: int) -> int:
+    """Measure ``path`` and append its ``gt.txt`` line at once; returns the next GraphID."""
+    try:
+        ms = measure_latency(path, batch_size, threads=threads, warmup=warmup, repeats=repeats)
+    except Exception as e:  # noqa: BLE001  (onnxruntime raises many kinds)
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ValueError(f"{path}: cannot be run by onnxruntime at batch size {batch_size}: {first}") from None
+    gt.write(f"{graph_id} {rel} {batch_size} {ms:.6f} {model_type} {platform}\n")
+    gt.flush()
+    return graph_id + 1
 
 
 def _measured(gt_path: str) -> tuple[set, int]:
@@ -298,10 +308,9 @@ def measure_onnx_folder(src_dir: str, out_dir: str, batch_sizes: Iterable[int] =
     os.makedirs(out_dir, exist_ok=True)
     gt_path = osp.join(out_dir, GT_FILE)
     done, next_id = _measured(gt_path)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(files) * len(batch_sizes), desc="measuring", unit="meas")
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(files) * len(batch_sizes), desc="measuring", unit="meas", disable=not progress)
     with open(gt_path, "a") as gt:
         for f in files:
             rel = osp.relpath(f, out_dir)
@@ -309,18 +318,10 @@ def measure_onnx_folder(src_dir: str, out_dir: str, batch_sizes: Iterable[int] =
             model_type = parent.replace(os.sep, "/").split("/")[0] if parent else "onnx"
             for b in batch_sizes:
                 if (rel, b, platform) not in done:
-                    try:
-                        ms = measure_latency(f, b, threads=threads, warmup=warmup, repeats=repeats)
-                    except Exception as e:  # noqa: BLE001  (onnxruntime raises many kinds)
-                        raise ValueError(f"{f}: cannot be run by onnxruntime at batch size {b}: "
-                                         f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-                    gt.write(f"{next_id} {rel} {b} {ms:.6f} {model_type} {platform}\n")
-                    gt.flush()
-                    next_id += 1
-                if bar is not None:
-                    bar.update(1)
-    if bar is not None:
-        bar.close()
+                    next_id = _measure_line(gt, next_id, f, rel, b, model_type, platform, threads,
+                                            warmup, repeats)
+                bar.update(1)
+    bar.close()
     return out_dir
 
 
