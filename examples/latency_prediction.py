@@ -29,11 +29,11 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import torch
 
 from pyg_nar.metrics import acc_within, mape
 from pyg_nar.models import NNLP, FLOPsRegression, NARFormer, NARFormerV2
+from pyg_nar.splits import group_split
 from pyg_nar.training import TrainConfig, fit, predict
 
 
@@ -42,21 +42,6 @@ def train_config(args, **over) -> TrainConfig:
                 warmup=0.1, schedule="linear", loss="relative_mse", select_metric="mape",
                 seed=args.seed, progress=args.progress)
     return TrainConfig(**{**base, **over})
-
-
-def family_split(families: torch.Tensor, test_frac: float, val_frac: float, seed: int):
-    """Per family: a seeded permutation cut into test / val / train."""
-    rng = np.random.RandomState(seed)
-    out = {"train": [], "val": [], "test": []}
-    for f in torch.unique(families).tolist():
-        idx = torch.nonzero(families == f).view(-1).numpy()
-        idx = idx[rng.permutation(len(idx))]
-        n_test = max(1, int(round(test_frac * len(idx))))
-        n_val = max(1, int(round(val_frac * len(idx))))
-        out["test"] += idx[:n_test].tolist()
-        out["val"] += idx[n_test:n_test + n_val].tolist()
-        out["train"] += idx[n_test + n_val:].tolist()
-    return {k: torch.tensor(sorted(v), dtype=torch.long) for k, v in out.items()}
 
 
 def zoo_models(args, num_ops: int) -> dict:
@@ -113,7 +98,7 @@ def zoo_section(args) -> None:
 
 def in_domain(args, ds, fam) -> None:
     names_of = ds.model_types
-    sp = family_split(fam, args.test_frac, args.val_frac, args.seed)
+    sp = group_split(fam, args.test_frac, args.val_frac, args.seed)
     print(f"in-domain: {len(sp['train'])} train / {len(sp['val'])} val / {len(sp['test'])} test")
     preds = run_models(args, len(ds.op_vocab), ds[sp["train"]], ds[sp["val"]], ds[sp["test"]])
     names = list(preds)

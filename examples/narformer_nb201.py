@@ -116,7 +116,7 @@ def main():
             save_checkpoint(osp.join(args.save, f"narformer_nb201_{size}"), runs[-1]["model"],
                             transform, metrics={k: v for k, v in runs[-1].items() if k != "model"},
                             op_vocab=dataset.op_vocab)
-    print(f"\n| train cells | seeds | tau (all 15,625) | tau (held-out) | val tau | minutes/run |")
+    print("\n| train cells | seeds | tau (all 15,625) | tau (held-out) | val tau | minutes/run |")
     print("|---|---|---|---|---|---|")
     for size, runs in rows:
         print(f"| {size} | {len(runs)} | {fmt([r['tau_all'] for r in runs])} | "

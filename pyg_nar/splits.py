@@ -11,6 +11,8 @@ Both return a dict of index tensors ``{"train", "val", "test"}`` into a dataset 
 * :func:`flowerformer_split` -- FlowerFormer (CVPR'24): a seeded permutation; the train pool
   is its first ``train_pool`` entries and train the first ``train_ratio`` of the pool;
   validation is the next 40 and test everything else.
+* :func:`group_split` -- in-domain split of a dataset made of groups (NNLQP's model families):
+  every group cut into test / validation / train by its own seeded permutation.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["permutation", "narformer_split", "flowerformer_split"]
+__all__ = ["permutation", "narformer_split", "flowerformer_split", "group_split"]
 
 #: Training-pool sizes of the FlowerFormer protocol (its ``experiments.py``).
 FLOWERFORMER_TRAIN_POOL = {"nasbench101": 7290, "nasbench201": 7813, "nasbench_graph": 13103}
@@ -77,3 +79,19 @@ def flowerformer_split(num_archs: int, train_ratio: float, train_pool: int | Non
         "val": perm[n_train:n_train + num_val],
         "test": perm[n_train + num_val:],
     }
+
+
+def group_split(groups: Tensor, test_frac: float, val_frac: float, seed: int = 0) -> dict[str, Tensor]:
+    """Per group (e.g. ``data.model_type``), a seeded permutation cut into ``test_frac`` test,
+    ``val_frac`` validation (at least one each) and the rest train; indices sorted."""
+    rng = np.random.RandomState(seed)
+    out: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+    for g in torch.unique(groups).tolist():
+        idx = torch.nonzero(groups == g).view(-1).numpy()
+        idx = idx[rng.permutation(len(idx))]
+        n_test = max(1, int(round(test_frac * len(idx))))
+        n_val = max(1, int(round(val_frac * len(idx))))
+        out["test"] += idx[:n_test].tolist()
+        out["val"] += idx[n_test:n_test + n_val].tolist()
+        out["train"] += idx[n_test + n_val:].tolist()
+    return {k: torch.tensor(sorted(v), dtype=torch.long) for k, v in out.items()}

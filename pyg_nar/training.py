@@ -16,7 +16,6 @@ per-epoch checkpoint files. With the same ``seed`` a CPU run is repeatable.
 """
 from __future__ import annotations
 
-import copy
 import math
 import random
 import time

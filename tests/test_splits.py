@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from pyg_nar.splits import flowerformer_split, narformer_split
+from pyg_nar.splits import flowerformer_split, group_split, narformer_split
 
 
 def test_flowerformer_split_matches_reference_seed0_split():
@@ -37,3 +37,13 @@ def test_split_errors():
         narformer_split(100, 0)
     with pytest.raises(ValueError, match="exceed"):
         narformer_split(100, 50, num_val=60)
+
+
+def test_group_split_cuts_every_group():
+    groups = torch.tensor([0] * 10 + [1] * 20)
+    s = group_split(groups, test_frac=0.2, val_frac=0.1, seed=0)
+    assert [len(s[k]) for k in ("train", "val", "test")] == [7 + 14, 1 + 2, 2 + 4]
+    for k in ("train", "val", "test"):
+        assert set(groups[s[k]].tolist()) == {0, 1}
+    allidx = torch.cat([s["train"], s["val"], s["test"]])
+    assert sorted(allidx.tolist()) == list(range(30))

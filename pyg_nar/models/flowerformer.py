@@ -25,7 +25,6 @@ the softmax removes.
 """
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import global_mean_pool
