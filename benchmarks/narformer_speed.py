@@ -61,7 +61,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=3, help="timed training epochs (after 1 warm-up)")
     ap.add_argument("--root", default=os.path.expanduser("~/.cache/pyg_nar/nasbench201"),
-                    help="processed-dataset cache (same as examples/narformer_nb201.py)")
+                    help="processed-dataset cache")
     ap.add_argument("--synthetic", action="store_true", help="random tokens of NB201 shape")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

@@ -1,4 +1,4 @@
-"""Latency prediction: the FLOPs baseline vs NNLP vs NAR-Former V2.
+"""Latency prediction: the FLOPs baseline vs NNLP vs NAR-Former V2 vs NAR-Former vs FlowerFormer.
 
 (a) Whole networks: an NNLQP-layout folder (``gt.txt`` + ONNX files, e.g. one measured with
     :func:`pyg_nar.latency.build_latency_dataset`), per model family:
@@ -14,6 +14,13 @@
     training cells, 100 validation cells and (a seeded sample of) the others. On ``pixel3`` and
     ``raspi4`` the cells without an input-to-output path (latency < 0.5 ms) are dropped, as the
     data README advises.
+
+Zoo models (``--zoo-models``): NNLP (NNLQP's 2 x SAGEConv + static features), NAR-Former V2
+(whole-network features, 2 layers), NAR-Former (whole-network tokens: ``Tokenize(num_freqs=16)``,
+480-d as in its supplement, static features at the head) and FlowerFormer (4 layers, d 64,
+operation types only, positive output). FlowerFormer's generation loop runs 2 x depth steps per
+layer and whole networks are deep (tens to hundreds of generations), so it is by far the
+slowest to train here.
 
 Metrics: MAPE and Acc(10%) (:mod:`pyg_nar.metrics`). Neural models train with the project's
 loop (:func:`pyg_nar.training.fit`) on the relative MSE ``mean((pred / y - 1)^2)``, Adam
@@ -32,7 +39,7 @@ import time
 import torch
 
 from pyg_nar.metrics import acc_within, mape
-from pyg_nar.models import NNLP, FLOPsRegression, NARFormer, NARFormerV2
+from pyg_nar.models import NNLP, FLOPsRegression, FlowerFormer, NARFormer, NARFormerV2
 from pyg_nar.splits import group_split
 from pyg_nar.training import TrainConfig, fit, predict
 
@@ -44,13 +51,25 @@ def train_config(args, **over) -> TrainConfig:
     return TrainConfig(**{**base, **over})
 
 
-def zoo_models(args, num_ops: int) -> dict:
-    """name -> constructor of a fresh model (FLOPs rows are fitted, not trained)."""
+def zoo_models(args, num_ops: int, example) -> dict:
+    """name -> (constructor of a fresh model, transform adding its input fields or None).
+    FLOPs rows are fitted, not trained. ``example``: one graph of the dataset."""
+    from pyg_nar.transforms import FlowMask, TopologicalGenerations, Tokenize
+    from torch_geometric.transforms import Compose
+
+    tokenize = Tokenize(num_freqs=16)  # whole-network tokens: 15 parts x 32 = 480 (supplement)
+    flow = Compose([TopologicalGenerations(), FlowMask()])
     return {
-        "NNLP": lambda: NNLP(num_ops, static_dim=4, hidden=args.hidden),
-        "NAR-Former V2": lambda: NARFormerV2(num_ops, task="latency", network_features=True,
-                                             static_dim=4, hidden=args.hidden,
-                                             head_hidden=args.hidden, num_layers=2),
+        "NNLP": (lambda: NNLP(num_ops, static_dim=4, hidden=args.hidden), None),
+        "NAR-Former V2": (lambda: NARFormerV2(num_ops, task="latency", network_features=True,
+                                              static_dim=4, hidden=args.hidden,
+                                              head_hidden=args.hidden, num_layers=2), None),
+        "NAR-Former": (lambda: NARFormer.from_data(
+            tokenize(example.clone()), output="linear", dim=args.narformer_dim,
+            num_layers=args.narformer_layers, head_dim=args.narformer_dim // 6,
+            static_dim=tokenize(example.clone()).static_enc.size(-1)), tokenize),
+        "FlowerFormer": (lambda: FlowerFormer(num_ops, channels=64, num_layers=4,
+                                              output="neg_logsigmoid"), flow),
     }
 
 
@@ -59,12 +78,17 @@ def run_models(args, num_ops, train, val, test) -> dict[str, torch.Tensor]:
     preds = {}
     for space in ("log", "linear"):
         preds[f"FLOPs ({space})"] = predict(FLOPsRegression(space=space).fit(train), test)
-    for name, make in zoo_models(args, num_ops).items():
+    for name, (make, transform) in zoo_models(args, num_ops, train[0]).items():
+        if args.zoo_models and name not in args.zoo_models.split(","):
+            continue
         torch.manual_seed(args.seed)
         model = make()
+        tr, va, te = train, val, test
+        if transform is not None:
+            tr, va, te = ([transform(d.clone()) for d in part] for part in (train, val, test))
         t = time.time()
-        res = fit(model, train, val, train_config(args))
-        preds[name] = predict(model, test, batch_size=256)
+        res = fit(model, tr, va, train_config(args))
+        preds[name] = predict(model, te, batch_size=256)
         print(f"    {name}: {time.time() - t:.0f} s, best val MAPE {res.best_metric:.4f} "
               f"(epoch {res.best_epoch})", flush=True)
     return preds
@@ -177,6 +201,8 @@ def main() -> None:
     ap.add_argument("--lofo", action="store_true", help="also run leave-one-family-out")
     ap.add_argument("--skip-in-domain", action="store_true", help="only leave-one-family-out")
     ap.add_argument("--lofo-families", default="", help="comma list: only these held-out families")
+    ap.add_argument("--zoo-models", default="",
+                    help="comma list of trained zoo models (default: NNLP, NAR-Former V2, NAR-Former, FlowerFormer)")
     ap.add_argument("--test-frac", type=float, default=0.2)
     ap.add_argument("--val-frac", type=float, default=0.1)
     ap.add_argument("--nb201-devices", default="", help="comma list of HELP devices")

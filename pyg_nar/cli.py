@@ -95,13 +95,15 @@ def cmd_quickstart(args) -> None:
     from pyg_nar import pipeline
 
     result = pipeline.quickstart(args.out, per_family=args.per_family, epochs=args.epochs,
-                                 nb201_epochs=args.nb201_epochs, cache=args.cache,
+                                 nb201_epochs={"narformer": args.nb201_epochs[0],
+                                               "flowerformer": args.nb201_epochs[1]},
+                                 cache=args.cache,
                                  progress=not args.quiet)
     print(f"\nLatency on this machine, held-out models (checkpoints in {result['run_dir']}):")
     _print_table(result["latency"])
     if "nb201" in result:
         print("\nNAS-Bench-201 accuracy ranking (CIFAR-10, 200 epochs):")
-        _print_table([result["nb201"]])
+        _print_table(result["nb201"])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,12 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Measure a small latency dataset of this machine from the model zoo, "
                                    "train FLOPs / NNLP / NAR-Former V2 latency predictors and print their "
                                    "held-out MAPE and Acc(10%%); with the NAS-Bench data present, also "
-                                   "train on 781 NB201 cells and print Kendall's tau on all cells.")
+                                   "train NAR-Former and FlowerFormer on 781 NB201 cells and print "
+                                   "Kendall's tau on all cells.")
     q.add_argument("--out", default="runs/quickstart", help="measurements are resumed here; "
                    "checkpoints go to a new run-K folder inside")
     q.add_argument("--per-family", type=int, default=8, help="models measured per zoo family (10 families)")
     q.add_argument("--epochs", type=int, default=60, help="epochs of the latency predictors")
-    q.add_argument("--nb201-epochs", type=int, default=20, help="epochs of the NB201 accuracy predictor")
+    q.add_argument("--nb201-epochs", type=int, nargs=2, metavar=("NARFORMER", "FLOWERFORMER"),
+                   default=[50, 20], help="epochs of the two NB201 accuracy predictors (default 50 20)")
     common(q)
     q.set_defaults(func=cmd_quickstart)
     return p

@@ -212,7 +212,9 @@ def build_latency_dataset(out_dir: str, families: Sequence[str] | None = None,
     measured, and one line per model to ``configs.jsonl`` (``{"onnx_path", "config"}``).
     Model ``i`` of a family is sampled from ``random.Random(f"{seed}-{family}-{i}")``, so a
     re-run skips what ``gt.txt`` already holds and continues with identical models; raising
-    ``per_family`` extends a dataset. Families are interleaved (model 0 of every family,
+    ``per_family`` extends a dataset. A folder that holds only ``gt.txt`` and ``configs.jsonl``
+    (a stored measurement) gets its ONNX files re-exported from the configs, nothing is
+    re-measured. Families are interleaved (model 0 of every family,
     then model 1, ...) so an interrupted run stays balanced. Returns ``out_dir``.
     """
     import onnx
@@ -232,25 +234,28 @@ def build_latency_dataset(out_dir: str, families: Sequence[str] | None = None,
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(todo) * len(batch_sizes), desc="latency dataset", unit="meas")
+    configs = _configs(osp.join(out_dir, CONFIGS_FILE))
     with open(gt_path, "a") as gt, open(osp.join(out_dir, CONFIGS_FILE), "a") as cfg_file:
         for i, fam in todo:
             rel = f"onnx/{fam}/{fam}_{i:04d}.onnx"
             missing = [b for b in batch_sizes if (rel, b, platform) not in done]
             if bar is not None:
                 bar.update(len(batch_sizes) - len(missing))
-            if not missing:
-                continue
             path = osp.join(out_dir, rel)
-            if not osp.isfile(path):
-                cfg = zoo.sample_config(fam, random.Random(f"{seed}-{fam}-{i}"))
+            if not missing and (osp.isfile(path) or rel not in configs):
+                continue
+            if not osp.isfile(path):  # new, or measured before and only its config kept
+                cfg = configs.get(rel) or zoo.sample_config(fam, random.Random(f"{seed}-{fam}-{i}"))
                 os.makedirs(osp.dirname(path), exist_ok=True)
                 tmp = path + ".tmp"
                 zoo.export_onnx(zoo.build_model(cfg), tmp, cfg["input_size"])
                 if strip:
                     onnx.save(strip_weights(onnx.load(tmp)), tmp)
-                # config first, then the file: an existing file always has its config line
-                cfg_file.write(json.dumps({"onnx_path": rel, "config": cfg}) + "\n")
-                cfg_file.flush()
+                if rel not in configs:
+                    # config first, then the file: an existing file always has its config line
+                    cfg_file.write(json.dumps({"onnx_path": rel, "config": cfg}) + "\n")
+                    cfg_file.flush()
+                    configs[rel] = cfg
                 os.replace(tmp, path)  # a half-written file never looks finished
             for b in missing:
                 next_id = _measure_line(gt, next_id, path, rel, b, fam, platform, threads, warmup, repeats)
@@ -272,6 +277,22 @@ def _measure_line(gt, graph_id: int, path: str, rel: str, batch_size: int, model
     gt.write(f"{graph_id} {rel} {batch_size} {ms:.6f} {model_type} {platform}\n")
     gt.flush()
     return graph_id + 1
+
+
+def _configs(path: str) -> dict:
+    """``configs.jsonl`` as ``{onnx_path: config}`` (empty if there is none)."""
+    out = {}
+    if osp.isfile(path):
+        with open(path) as f:
+            for k, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    out[row["onnx_path"]] = row["config"]
+                except (ValueError, KeyError, TypeError):
+                    raise ValueError(f"{path}, line {k}: not a {{\"onnx_path\", \"config\"}} JSON line") from None
+    return out
 
 
 def _measured(gt_path: str) -> tuple[set, int]:

@@ -149,3 +149,23 @@ def test_help_explains_every_command(tmp_path):
         assert r.returncode == 0 and "usage: pyg-nar " + cmd in r.stdout
     r = run("train", cwd=tmp_path)
     assert r.returncode == 2
+
+
+def test_pipeline_model_kwargs_reach_the_model_and_the_checkpoint(data_root, tmp_path, monkeypatch):
+    from pyg_nar import pipeline
+    from pyg_nar.checkpoint import load_checkpoint
+
+    monkeypatch.setenv("PYG_NAR_DATA", data_root)
+    res = pipeline.train("flowerformer", "nasbench101", str(tmp_path / "ff"), protocol="flowerformer",
+                         train_size=40, num_val=20, epochs=1, cache=str(tmp_path / "data"),
+                         progress=False, model_kwargs=dict(num_layers=1, channels=16), batch_size=8)
+    assert res["split_sizes"] == {"train": 40, "val": 20, "test": 440}
+    model, _, _ = load_checkpoint(str(tmp_path / "ff"))
+    assert model.config["num_layers"] == 1 and model.config["channels"] == 16
+    assert len(model.layers) == 1
+    # NAR-Former's accuracy recipe: the pipeline's CPU size, linear head, ranking loss
+    net = pipeline.MODELS["narformer"].build(pipeline.MODELS["narformer"].transform()(
+        pipeline.load_dataset("nasbench101", str(tmp_path / "data"))[0]), 5, "accuracy")
+    assert net.config["dim"] == pipeline.NARFORMER_CPU_SIZE["dim"] and net.config["output"] == "linear"
+    cfg = pipeline.MODELS["narformer"].config("accuracy", {"epochs": 3})
+    assert (cfg.loss, cfg.ema_decay, cfg.ac_weight, cfg.epochs) == ("hinge", None, 0.0, 3)

@@ -242,3 +242,17 @@ def test_schedule_groups_edges_by_generation():
     src, dst, rank, _ = sched.forward_groups[2]  # into 3, 4, 6 (sorted positions 3, 4, 5)
     assert sorted(zip(src.tolist(), dst.tolist())) == [(1, 3), (1, 4), (2, 4), (2, 5)]
     assert sorted(rank.tolist()) == [0, 1, 1, 2]
+
+
+def test_latency_output_is_positive_and_reloads(tmp_path):
+    from pyg_nar.checkpoint import load_checkpoint, save_checkpoint
+    torch.manual_seed(0)
+    model = FlowerFormer(num_ops=5, channels=16, num_layers=2, heads=4, output="neg_logsigmoid").eval()
+    batch = Batch.from_data_list([hand_dag(seed=s) for s in range(4)])
+    out = model(batch)
+    assert out.shape == (4,) and bool((out > 0).all())
+    save_checkpoint(str(tmp_path / "ff"), model)
+    again, _, _ = load_checkpoint(str(tmp_path / "ff"))
+    assert torch.equal(again.eval()(batch), out)
+    with pytest.raises(ValueError, match="output must be"):
+        FlowerFormer(num_ops=5, output="sigmoid")

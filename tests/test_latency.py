@@ -157,3 +157,25 @@ def test_fixed_batch_old_style_file_runs_at_any_batch(tmp_path):
     assert d.op[0] == ONNX_OP_VOCAB.index("Input") and (d.op == 0).sum() == 1
     assert d.out_shape[-1].tolist() == [3, 4, 0, 0]
     assert 0 < measure_latency(path, batch_size=3, **FAST) < 1000
+
+
+def test_stored_measurement_restores_its_onnx_files(tmp_path):
+    """gt.txt + configs.jsonl (what a stored measurement keeps) give back the ONNX files,
+    identical graphs, without measuring again."""
+    import shutil
+    root, copy = str(tmp_path / "zoo"), str(tmp_path / "copy")
+    build_latency_dataset(root, ["alexnet", "vgg"], per_family=2, seed=5, progress=False, **FAST)
+    os.makedirs(copy)
+    for name in ("gt.txt", "configs.jsonl"):
+        shutil.copy(osp.join(root, name), copy)
+    build_latency_dataset(copy, ["alexnet", "vgg"], per_family=2, seed=99, progress=False, **FAST)
+    for name in ("gt.txt", "configs.jsonl"):
+        with open(osp.join(root, name)) as a, open(osp.join(copy, name)) as b:
+            assert a.read() == b.read()  # nothing measured, no config written twice
+    for a, b in zip(NNLQP(root), NNLQP(copy)):
+        assert torch.equal(a.op, b.op) and torch.equal(a.edge_index, b.edge_index)
+        assert torch.equal(a.op_attrs, b.op_attrs) and torch.equal(a.y, b.y)
+    with open(osp.join(copy, "configs.jsonl"), "a") as f:
+        f.write("{not json\n")
+    with pytest.raises(ValueError, match="configs.jsonl, line 5"):
+        build_latency_dataset(copy, ["alexnet"], per_family=1, progress=False, **FAST)

@@ -72,15 +72,20 @@ class FlowerFormer(nn.Module):
         heads: attention heads (8).
         dropout: dropout after the flow encoder, the attention and in the FFN (0.0 official).
         attn_dropout: dropout on the attention weights (0.5 official).
+        output: ``"linear"`` (the paper: a ranking score) or ``"neg_logsigmoid"``
+            (:math:`-\log\sigma(z) > 0`, for latency, as NNLQP's and NAR-Former V2's heads).
 
     The batch needs ``op``, ``edge_index``, ``node_gen`` and ``flow_index``.
     """
 
     def __init__(self, num_ops: int, channels: int = 64, num_layers: int = 9, heads: int = 8,
-                 dropout: float = 0.0, attn_dropout: float = 0.5):
+                 dropout: float = 0.0, attn_dropout: float = 0.5, output: str = "linear"):
         super().__init__()
+        if output not in ("linear", "neg_logsigmoid"):
+            raise ValueError(f"FlowerFormer: output must be 'linear' or 'neg_logsigmoid', got {output!r}")
         self.config = dict(num_ops=num_ops, channels=channels, num_layers=num_layers, heads=heads,
-                           dropout=dropout, attn_dropout=attn_dropout)
+                           dropout=dropout, attn_dropout=attn_dropout, output=output)
+        self.output = output
         self.num_ops = num_ops
         self.pre_lin = nn.Linear(num_ops, channels, bias=False)
         self.pre_norm = nn.BatchNorm1d(channels)
@@ -107,7 +112,8 @@ class FlowerFormer(nn.Module):
             h = layer(h, batch.edge_index, batch.node_gen, flow_index, schedule)
         index = getattr(batch, "batch", None)
         index = op.new_zeros(op.numel()) if index is None else index.index_select(0, schedule.perm)
-        return self.head(global_mean_pool(h, index, size=getattr(batch, "num_graphs", None))).view(-1)
+        out = self.head(global_mean_pool(h, index, size=getattr(batch, "num_graphs", None))).view(-1)
+        return -F.logsigmoid(out) if self.output == "neg_logsigmoid" else out
 
     @property
     def num_steps(self) -> int:

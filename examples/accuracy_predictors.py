@@ -1,0 +1,146 @@
+"""Accuracy predictors side by side: same splits, same seeds, one table.
+
+Each run is one call of :func:`pyg_nar.pipeline.train` (the project's one training loop, the
+models' recipes of :data:`pyg_nar.pipeline.MODELS`), so what this script prints is what
+``pyg-nar train`` gives. Checkpoints go to ``--out``.
+
+Protocols (``pyg_nar.splits``):
+
+* ``--protocol flowerformer`` (FlowerFormer, CVPR'24): a seeded permutation; train =
+  ``size`` x the training pool (NB201: 7,813, NB101: 7,290, NAS-Bench-Graph: 13,103), the next
+  40 validation, all others test. Kendall's tau and precision@1% on the test cells.
+* ``--protocol narformer`` (NAR-Former, CVPR'23): train = the first ``size`` cells of a seeded
+  permutation, the next 200 validation; Kendall's tau on **all** cells (the paper's figure,
+  training cells included) and on the held-out cells.
+
+Both models select their weights on validation Kendall's tau. ``--seeds`` seed the split and
+the training alike (run ``k`` of every model uses split ``k``).
+
+Labels: NB201 ``cifar10_test_200ep`` (CIFAR-10 test accuracy after 200 epochs, mean over the
+benchmark's seeds; train, validation and test alike). NAS-Bench-Graph: test accuracy.
+
+Model settings (``--narformer-recipe``):
+
+* ``ranking`` (default): NAR-Former's tokens and fusion transformer at a CPU size (d 128,
+  3 encoder blocks, head 32) with a linear head, trained with FlowerFormer's recipe (pairwise
+  hinge loss, AdamW 8e-4, cosine schedule, batch 32, gradient clipping 1).
+* ``paper``: the paper's sizes (d 192, 6 blocks) and loss (MSE + 0.1 SR + 0.5 AC, sigmoid head,
+  AdamW 1e-4, batch 128, EMA 0.99, 10% warm-up + linear decay).
+
+FlowerFormer on NAS-Bench-Graph uses the paper's settings for it (4 layers, d 256, lr 7e-3,
+batch 1024, margin 0.01); on the cell benchmarks 9 layers, d 64 (the recipe's default).
+
+Examples::
+
+    # FlowerFormer protocol, NB201, both models
+    python examples/accuracy_predictors.py --protocol flowerformer --sizes 0.01 0.05 0.1 0.5 \\
+        --epochs 100 100 100 30 --seeds 0 1
+    # NAR-Former protocol: 5% / 10% / 50% of NB201
+    python examples/accuracy_predictors.py --protocol narformer --sizes 781 1563 7812 \\
+        --epochs 100 100 30 --seeds 0 1 2
+    # NAS-Bench-Graph
+    python examples/accuracy_predictors.py --dataset nasbench_graph:cora --sizes 0.01 0.05 --epochs 200
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import os.path as osp
+import statistics
+import tempfile
+
+import torch
+
+from pyg_nar import pipeline
+from pyg_nar.splits import FLOWERFORMER_TRAIN_POOL
+
+#: (model, benchmark) -> (model constructor kwargs, TrainConfig overrides) from the papers
+PAPER_SETTINGS = {
+    ("flowerformer", "nasbench_graph"): (
+        dict(num_layers=4, channels=256),
+        dict(lr=7e-3, batch_size=1024, weight_decay=4.5e-10, margin=0.01)),
+}
+
+NARFORMER_RECIPES = {
+    "ranking": ({}, {}),   # the pipeline's recipe for NAR-Former on accuracy
+    "paper": (dict(dim=192, num_layers=6, head_dim=32, output="sigmoid"),
+              dict(loss="mse", sr_weight=0.1, ac_weight=0.5, ema_decay=0.99, lr=1e-4,
+                   batch_size=128, weight_decay=0.01, warmup=0.1, schedule="linear",
+                   grad_clip=None)),
+}
+
+
+def fmt(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
+
+
+def settings(model: str, dataset: str, args) -> tuple[dict, dict]:
+    if model == "narformer":
+        return NARFORMER_RECIPES[args.narformer_recipe]
+    return PAPER_SETTINGS.get((model, dataset.partition(":")[0]), ({}, {}))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", default="nasbench201", help="an accuracy dataset of pyg_nar.pipeline")
+    ap.add_argument("--protocol", default="flowerformer", choices=["flowerformer", "narformer"])
+    ap.add_argument("--sizes", type=float, nargs="+", default=[0.01, 0.05, 0.1, 0.5],
+                    help="training sizes: fractions (of the train pool / of the space) or counts")
+    ap.add_argument("--models", nargs="+", default=["flowerformer", "narformer"])
+    ap.add_argument("--narformer-recipe", default="ranking", choices=list(NARFORMER_RECIPES))
+    ap.add_argument("--epochs", type=int, nargs="+", default=[100],
+                    help="one value, or one per size")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--cache", default=osp.join(tempfile.gettempdir(), "pyg_nar", "data"))
+    ap.add_argument("--out", default=osp.join(tempfile.gettempdir(), "pyg_nar", "accuracy_predictors"))
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--progress", action="store_true")
+    args = ap.parse_args()
+    if len(args.epochs) not in (1, len(args.sizes)):
+        ap.error(f"--epochs takes one value or one per size ({len(args.sizes)})")
+    epochs = args.epochs * len(args.sizes) if len(args.epochs) == 1 else args.epochs
+    torch.set_num_threads(args.threads)
+    out = pipeline._fresh_dir(args.out)
+    bench = args.dataset.partition(":")[0]
+    pool = FLOWERFORMER_TRAIN_POOL.get(bench) if args.protocol == "flowerformer" else None
+    print(f"{args.dataset}, {args.protocol} protocol"
+          + (f" (train pool {pool})" if pool else "") + f", seeds {args.seeds}; checkpoints in {out}")
+
+    results: dict = {}
+    for size, n_epochs in zip(args.sizes, epochs):
+        train_size = int(size) if size >= 1 else size
+        for model in args.models:
+            model_kwargs, overrides = settings(model, args.dataset, args)
+            for seed in args.seeds:
+                r = pipeline.train(model, args.dataset, osp.join(out, f"{model}_{size}_{seed}"),
+                                   protocol=args.protocol, train_size=train_size, epochs=n_epochs,
+                                   seed=seed, cache=args.cache, train_pool=pool,
+                                   progress=args.progress, model_kwargs=model_kwargs, **overrides)
+                results.setdefault((size, model), []).append(r)
+                main_part = r["test"]
+                extra = (f"held-out tau {r['heldout']['kendall_tau']:.4f}" if "heldout" in r
+                         else f"P@1% {main_part['precision_top1pct']:.3f}")
+                print(f"  {model:>12} size {size:g} ({r['split_sizes']['train']} train) seed {seed}: "
+                      f"tau {main_part['kendall_tau']:.4f}, {extra}, {n_epochs} epochs, "
+                      f"{r['train_seconds'] / 60:.1f} min", flush=True)
+
+    heldout = args.protocol == "narformer"
+    cols = ["tau (all)", "tau (held-out)"] if heldout else ["test tau", "test P@1%"]
+    print(f"\n{args.dataset}, {args.protocol} protocol, {len(args.seeds)} seed(s), mean ± std\n")
+    print("| train | epochs | model | " + " | ".join(cols) + " | min/run |")
+    print("|---|---|---|" + "---|" * len(cols) + "---|")
+    for size, n_epochs in zip(args.sizes, epochs):
+        for model in args.models:
+            runs = results[(size, model)]
+            a = [r["test"]["kendall_tau"] for r in runs]
+            b = ([r["heldout"]["kendall_tau"] for r in runs] if heldout
+                 else [r["test"]["precision_top1pct"] for r in runs])
+            minutes = statistics.mean(r["train_seconds"] for r in runs) / 60
+            print(f"| {runs[0]['split_sizes']['train']} ({size:g}) | {n_epochs} | {model} | "
+                  f"{fmt(a)} | {fmt(b)} | {minutes:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
