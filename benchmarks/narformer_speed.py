@@ -8,7 +8,10 @@ Prints:
   3. batch-1 latency (official: 7.9 ms at 1 thread) and per-architecture time at batch 128
      (official: about 1.0 ms at 1 thread).
 
-    python benchmarks/narformer_speed.py [--threads 2] [--epochs 3]
+    python benchmarks/narformer_speed.py [--threads 2] [--epochs 3] [--size paper|pipeline]
+
+``--size pipeline`` times the size ``pyg-nar train narformer`` uses (``pyg_nar.pipeline.
+NARFORMER_CPU_SIZE``: d=128, 3 encoder blocks) instead of the paper's.
 
 Uses pyg_nar.datasets.NASBench201 + pyg_nar.transforms (Tokenize, FlowConsistentPair) when
 available and the data is found; otherwise ``--synthetic`` tokens of the same shapes (8 nodes,
@@ -63,6 +66,7 @@ def main():
     ap.add_argument("--root", default=os.path.expanduser("~/.cache/pyg_nar/nasbench201"),
                     help="processed-dataset cache")
     ap.add_argument("--synthetic", action="store_true", help="random tokens of NB201 shape")
+    ap.add_argument("--size", default="paper", choices=["paper", "pipeline"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -78,10 +82,11 @@ def main():
             data = synthetic_nb201()
     g0 = data[0]
     torch.manual_seed(0)
-    model = NARFormer.from_data(g0)  # paper sizes
+    from pyg_nar.pipeline import NARFORMER_CPU_SIZE
+    model = NARFormer.from_data(g0, **(NARFORMER_CPU_SIZE if args.size == "pipeline" else {}))
     n_params = sum(p.numel() for p in model.parameters())
     print(f"data: {source}, {len(data)} cells, tokens {tuple(g0.tokens.shape)}; "
-          f"NARFormer {n_params:,} parameters; torch threads {torch.get_num_threads()}")
+          f"NARFormer ({args.size} size) {n_params:,} parameters; torch threads {torch.get_num_threads()}")
     data_list = [data[i] for i in range(len(data))]
 
     from torch.utils.flop_counter import FlopCounterMode
