@@ -19,13 +19,15 @@ the training alike (run ``k`` of every model uses split ``k``).
 Labels: NB201 ``cifar10_test_200ep`` (CIFAR-10 test accuracy after 200 epochs, mean over the
 benchmark's seeds; train, validation and test alike). NAS-Bench-Graph: test accuracy.
 
-Model settings (``--narformer-recipe``):
+NAR-Former settings:
 
-* ``ranking`` (default): NAR-Former's tokens and fusion transformer at a CPU size (d 128,
-  3 encoder blocks, head 32) with a linear head, trained with FlowerFormer's recipe (pairwise
-  hinge loss, AdamW 8e-4, cosine schedule, batch 32, gradient clipping 1).
-* ``paper``: the paper's sizes (d 192, 6 blocks) and loss (MSE + 0.1 SR + 0.5 AC, sigmoid head,
-  AdamW 1e-4, batch 128, EMA 0.99, 10% warm-up + linear decay).
+* ``--narformer-recipe ranking`` (default, ``pyg-nar train narformer``'s): a linear head and
+  the pairwise hinge ranking loss (margin 0.5) with NAR-Former's optimiser and schedule (AdamW,
+  weight decay 0.01, 10% warm-up + linear decay) at lr 1e-3, batch 32, no EMA.
+* ``--narformer-recipe paper``: the paper's loss and schedule (MSE + 0.1 SR + 0.5 AC, sigmoid
+  head, AdamW 1e-4, batch 128, EMA 0.99).
+* ``--narformer-size pipeline`` (default: d 128, 3 encoder blocks, head 32) or ``paper``
+  (d 192, 6 blocks, 77 MFLOP per cell).
 
 FlowerFormer on NAS-Bench-Graph uses the paper's settings for it (4 layers, d 256, lr 7e-3,
 batch 1024, margin 0.01); on the cell benchmarks 9 layers, d 64 (the recipe's default).
@@ -44,7 +46,6 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import os
 import os.path as osp
 import statistics
 import tempfile
@@ -61,13 +62,16 @@ PAPER_SETTINGS = {
         dict(lr=7e-3, batch_size=1024, weight_decay=4.5e-10, margin=0.01)),
 }
 
+#: NAR-Former's training recipes: (model kwargs, TrainConfig overrides)
 NARFORMER_RECIPES = {
     "ranking": ({}, {}),   # the pipeline's recipe for NAR-Former on accuracy
-    "paper": (dict(dim=192, num_layers=6, head_dim=32, output="sigmoid"),
+    "paper": (dict(output="sigmoid"),
               dict(loss="mse", sr_weight=0.1, ac_weight=0.5, ema_decay=0.99, lr=1e-4,
                    batch_size=128, weight_decay=0.01, warmup=0.1, schedule="linear",
                    grad_clip=None)),
 }
+#: NAR-Former's sizes: the pipeline's (d 128, 3 blocks) or the paper's (d 192, 6 blocks)
+NARFORMER_SIZES = {"pipeline": {}, "paper": dict(dim=192, num_layers=6, head_dim=32)}
 
 
 def fmt(values: list[float]) -> str:
@@ -78,7 +82,8 @@ def fmt(values: list[float]) -> str:
 
 def settings(model: str, dataset: str, args) -> tuple[dict, dict]:
     if model == "narformer":
-        return NARFORMER_RECIPES[args.narformer_recipe]
+        model_kwargs, overrides = NARFORMER_RECIPES[args.narformer_recipe]
+        return {**model_kwargs, **NARFORMER_SIZES[args.narformer_size]}, overrides
     return PAPER_SETTINGS.get((model, dataset.partition(":")[0]), ({}, {}))
 
 
@@ -90,6 +95,7 @@ def main():
                     help="training sizes: fractions (of the train pool / of the space) or counts")
     ap.add_argument("--models", nargs="+", default=["flowerformer", "narformer"])
     ap.add_argument("--narformer-recipe", default="ranking", choices=list(NARFORMER_RECIPES))
+    ap.add_argument("--narformer-size", default="pipeline", choices=list(NARFORMER_SIZES))
     ap.add_argument("--epochs", type=int, nargs="+", default=[100],
                     help="one value, or one per size")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
