@@ -94,15 +94,22 @@ def run_models(args, num_ops, train, val, test) -> dict[str, torch.Tensor]:
     return preds
 
 
-def print_table(title: str, rows: dict[str, tuple[torch.Tensor, torch.Tensor]], names) -> None:
-    """rows: row label -> (per-model predictions dict, targets)."""
+def print_table(title: str, rows: dict[str, tuple[torch.Tensor, torch.Tensor]], names,
+                mean_row: bool = False) -> None:
+    """rows: row label -> (per-model predictions dict, targets); ``mean_row``: add the mean of
+    the rows' figures (e.g. over held-out families)."""
     print(f"\n{title}")
     header = f"{'':>14}" + "".join(f" | {n:>18}" for n in names)
     print(header + "\n" + f"{'':>14}" + "".join(f" | {'MAPE  Acc(10%)':>18}" for _ in names))
+    figures = {n: [] for n in names}
     for label, (preds, y) in rows.items():
-        cells = "".join(f" | {mape(preds[n], y):>7.3f}  {acc_within(preds[n], y, 0.1):>9.3f}"
-                        for n in names)
-        print(f"{label:>14}" + cells)
+        for n in names:
+            figures[n].append((mape(preds[n], y), acc_within(preds[n], y, 0.1)))
+        print(f"{label:>14}" + "".join(f" | {figures[n][-1][0]:>7.3f}  {figures[n][-1][1]:>9.3f}"
+                                       for n in names))
+    if mean_row:
+        mean = {n: [sum(v) / len(v) for v in zip(*figures[n])] for n in names}
+        print(f"{'mean':>14}" + "".join(f" | {mean[n][0]:>7.3f}  {mean[n][1]:>9.3f}" for n in names))
 
 
 def zoo_section(args) -> None:
@@ -153,7 +160,7 @@ def leave_one_family_out(args, ds, fam) -> None:
               flush=True)
         p = run_models(args, len(ds.op_vocab), ds[rest[n_val:]], ds[rest[:n_val]], ds[held])
         rows[names_of[f]] = (p, torch.cat([d.y for d in ds[held]]))
-    print_table("(a) leave-one-family-out (row = held-out family)", rows, list(p))
+    print_table("(a) leave-one-family-out (row = held-out family)", rows, list(p), mean_row=True)
 
 
 def nb201_section(args) -> None:
