@@ -46,6 +46,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import json
 import os.path as osp
 import statistics
 import tempfile
@@ -87,6 +88,31 @@ def settings(model: str, dataset: str, args) -> tuple[dict, dict]:
     return PAPER_SETTINGS.get((model, dataset.partition(":")[0]), ({}, {}))
 
 
+def run_name(model: str, size: float, seed: int, args) -> str:
+    name = f"{model}_{size}_{seed}"
+    if model == "narformer" and (args.narformer_recipe, args.narformer_size) != ("ranking", "pipeline"):
+        name += f"_{args.narformer_recipe}-recipe_{args.narformer_size}-size"
+    return name
+
+
+def finished_run(run_dir: str, dataset: str, protocol: str, train_size, seed: int,
+                 epochs: int) -> dict | None:
+    """The results of a run that finished in ``run_dir`` (``--resume``), else ``None``."""
+    path = osp.join(run_dir, "metrics.json")
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        saved = json.load(f)
+    info = saved.get("extra") or {}
+    asked = dict(dataset=dataset, protocol=protocol, train_size=train_size, seed=seed)
+    if info.get("epochs", epochs) != epochs:  # (runs of older versions did not record it)
+        asked["epochs"] = epochs
+    if any(info.get(k) != v for k, v in asked.items()):
+        raise SystemExit(f"{run_dir}: holds another run ({ {k: info.get(k) for k in asked} }), "
+                         f"not {asked}; use another --resume folder")
+    return {**info, **saved["metrics"]}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="nasbench201", help="an accuracy dataset of pyg_nar.pipeline")
@@ -101,6 +127,9 @@ def main():
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--cache", default=osp.join(tempfile.gettempdir(), "pyg_nar", "data"))
     ap.add_argument("--out", default=osp.join(tempfile.gettempdir(), "pyg_nar", "accuracy_predictors"))
+    ap.add_argument("--resume", metavar="RUN_DIR",
+                    help="a run folder of an earlier call (printed at its start): runs already "
+                         "finished there are read back, not trained again")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--progress", action="store_true")
     args = ap.parse_args()
@@ -108,7 +137,7 @@ def main():
         ap.error(f"--epochs takes one value or one per size ({len(args.sizes)})")
     epochs = args.epochs * len(args.sizes) if len(args.epochs) == 1 else args.epochs
     torch.set_num_threads(args.threads)
-    out = pipeline._fresh_dir(args.out)
+    out = args.resume or pipeline._fresh_dir(args.out)
     bench = args.dataset.partition(":")[0]
     pool = FLOWERFORMER_TRAIN_POOL.get(bench) if args.protocol == "flowerformer" else None
     print(f"{args.dataset}, {args.protocol} protocol"
@@ -120,10 +149,13 @@ def main():
         for model in args.models:
             model_kwargs, overrides = settings(model, args.dataset, args)
             for seed in args.seeds:
-                r = pipeline.train(model, args.dataset, osp.join(out, f"{model}_{size}_{seed}"),
-                                   protocol=args.protocol, train_size=train_size, epochs=n_epochs,
-                                   seed=seed, cache=args.cache, train_pool=pool,
-                                   progress=args.progress, model_kwargs=model_kwargs, **overrides)
+                run_dir = osp.join(out, run_name(model, size, seed, args))
+                r = finished_run(run_dir, args.dataset, args.protocol, train_size, seed, n_epochs)
+                if r is None:
+                    r = pipeline.train(model, args.dataset, run_dir, protocol=args.protocol,
+                                       train_size=train_size, epochs=n_epochs, seed=seed,
+                                       cache=args.cache, train_pool=pool, progress=args.progress,
+                                       model_kwargs=model_kwargs, **overrides)
                 results.setdefault((size, model), []).append(r)
                 main_part = r["test"]
                 extra = (f"held-out tau {r['heldout']['kendall_tau']:.4f}" if "heldout" in r

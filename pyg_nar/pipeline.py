@@ -268,7 +268,7 @@ def train(model: str, dataset: str, out: str, protocol: str = "narformer", train
             pred = predict_values(net, ds[split[part]])
             results[part] = score(pred, ds.y[split[part]], task)
     info = dict(model=model, dataset=dataset, task=task, protocol=protocol, train_size=train_size,
-                seed=seed, num_val=num_val, train_pool=train_pool,
+                seed=seed, num_val=num_val, train_pool=train_pool, epochs=epochs,
                 split_sizes={k: len(v) for k, v in split.items()})
     save_checkpoint(out, net, transform=transform, metrics=results, extra=info, op_vocab=list(ds.op_vocab))
     if history is not None:
