@@ -11,7 +11,9 @@ Prints, all measured in this run (best of ``--repeats`` timings):
 2. forward+backward over 256 NB201 cells as one batch vs one graph at a time;
 3. time per forward on chains and random DAGs of 8, 32, 128, 512 nodes vs a GCNConv stack
    of the same width and layer count on the same batch, with the matmul FLOPs of both
-   (``torch.utils.flop_counter.FlopCounterMode``) to split the ratio into FLOPs and overhead.
+   (``torch.utils.flop_counter.FlopCounterMode``) to split the ratio into FLOPs and overhead;
+   and the flow-encode part alone (time per generation step) next to the number of pairs the
+   flow attention visits.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from pyg_nar.data import arch_data  # noqa: E402
 from pyg_nar.training import TrainConfig, fit  # noqa: E402
 from pyg_nar.models import FlowerFormer  # noqa: E402
+from pyg_nar.nn import flow_schedule  # noqa: E402
 
 from pyg_nar.transforms import FlowMask, TopologicalGenerations  # noqa: E402
 
@@ -99,6 +102,15 @@ def random_dag(n: int, num_ops: int, seed: int) -> Data:
         for u in torch.randint(0, v, (min(v, 2),), generator=g).tolist():
             edges.add((u, v))
     return flow_fields(arch_data(torch.randint(0, num_ops, (n,), generator=g), sorted(edges)))
+
+
+def flow_only(model: FlowerFormer, batch) -> None:
+    """The flow-encode modules of every layer alone (no attention, FFN or norms), on the same
+    batch: the part whose cost must grow with depth only."""
+    schedule = flow_schedule(batch.edge_index, batch.node_gen, batch.num_nodes)
+    h = torch.randn(batch.num_nodes, model.config["channels"])
+    for layer in model.layers:
+        h = layer.flow(h, batch.edge_index, batch.node_gen, schedule=schedule, presorted=True)
 
 
 def flops(model, batch) -> int:
@@ -189,7 +201,8 @@ def main():
     print(f"[depth] {args.graphs_per_batch} graphs per batch; time per forward (eval, no grad); "
           f"matmul FLOPs by FlopCounterMode")
     print(f"{'graph':>12} {'depth':>6} {'FlowerFormer':>13} {'GCN stack':>10} {'time ratio':>11} "
-          f"{'FLOP ratio':>11} {'overhead':>9} {'steps':>6}")
+          f"{'FLOP ratio':>11} {'overhead':>9} {'steps':>6} {'flow part':>10} {'ms/step':>8} "
+          f"{'attn pairs':>11}")
     for kind, make in (("chain", chain), ("random DAG", random_dag)):
         for n in sizes:
             batch = Batch.from_data_list([make(n, 7, s) for s in range(args.graphs_per_batch)])
@@ -197,14 +210,19 @@ def main():
             with torch.no_grad():
                 t_ff = best_time(lambda: model(batch), reps)
                 t_gcn = best_time(lambda: gcn(batch), args.repeats)
+                t_flow = best_time(lambda: flow_only(model, batch), reps)
             f_ff, f_gcn = flops(model, batch), flops(gcn, batch)
             ratio, fratio = t_ff / t_gcn, f_ff / f_gcn
+            steps = model.num_steps
             print(f"{kind + ' ' + str(n):>12} {int(batch.depth.max()):>6} {t_ff * 1e3:>11.1f}ms "
                   f"{t_gcn * 1e3:>8.2f}ms {ratio:>10.0f}x {fratio:>10.1f}x {ratio / fratio:>8.1f}x "
-                  f"{model.num_steps:>6}")
+                  f"{steps:>6} {t_flow * 1e3:>8.1f}ms {t_flow * 1e3 / steps:>8.3f} "
+                  f"{batch.flow_index.size(1):>11,}")
     print(f"load average now {os.getloadavg()[0]:.1f}")
     print("overhead = time ratio / FLOP ratio: the part of the slowdown not explained by FlowerFormer's "
           "extra arithmetic (per-generation Python steps, small kernels)")
+    print("flow part = the 9 flow-encode modules alone (2 x depth steps each); attn pairs = flow "
+          "pairs the attention visits (every ancestor/descendant pair in both directions and every node with itself: n^2 per chain of n nodes)")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,12 @@
    (weight-stripped, NNLQP's layout) and measures their onnxruntime latency on 1 CPU thread
    (resumable: re-running continues where an interrupted run stopped);
 2. loads the folder with ``pyg_nar.datasets.NNLQP`` and prints what the graphs hold;
-3. re-measures ``--noise-samples`` models and prints the MAPE between the two measurements of
-   the same models: no latency predictor can be trusted below this noise floor here.
+3. re-measures ``--noise-samples`` models (0: skip) and prints the MAPE between the two
+   measurements of the same models: no latency predictor can be trusted below this noise floor
+   here.
+
+A folder holding only a stored measurement's ``gt.txt`` and ``configs.jsonl`` (e.g. a copy of
+``examples/data/zoo_cpu_b16``) gets its ONNX files re-exported, nothing re-measured.
 """
 import argparse
 import statistics
@@ -43,6 +47,8 @@ def main():
               f"{statistics.median(g.static[0, 1].item() for g in graphs):>15.2f} "
               f"{statistics.median(g.y.item() for g in graphs):>19.3f}")
 
+    if args.noise_samples <= 0:
+        return
     noise = measurement_noise(args.root, num_samples=args.noise_samples, seed=args.seed,
                               threads=args.threads)
     n = len(noise["pairs"])
