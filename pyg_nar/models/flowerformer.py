@@ -73,7 +73,7 @@ class FlowerFormer(nn.Module):
         dropout: dropout after the flow encoder, the attention and in the FFN (0.0 official).
         attn_dropout: dropout on the attention weights (0.5 official).
         output: ``"linear"`` (the paper: a ranking score) or ``"neg_logsigmoid"``
-            (:math:`-\log\sigma(z) > 0`, for latency, as NNLQP's and NAR-Former V2's heads).
+            (``-logsigmoid(z) > 0``, for latency, as NNLQP's and NAR-Former V2's heads).
 
     The batch needs ``op``, ``edge_index``, ``node_gen`` and ``flow_index``.
     """
