@@ -55,6 +55,7 @@ import torch
 
 from pyg_nar import pipeline
 from pyg_nar.splits import FLOWERFORMER_TRAIN_POOL
+from pyg_nar.training import TrainConfig
 
 #: (model, benchmark) -> (model constructor kwargs, TrainConfig overrides) from the papers
 PAPER_SETTINGS = {
@@ -66,10 +67,9 @@ PAPER_SETTINGS = {
 #: NAR-Former's training recipes: (model kwargs, TrainConfig overrides)
 NARFORMER_RECIPES = {
     "ranking": ({}, {}),   # the pipeline's recipe for NAR-Former on accuracy
+    # TrainConfig.narformer's own values for every key the ranking recipe changes
     "paper": (dict(output="sigmoid"),
-              dict(loss="mse", sr_weight=0.1, ac_weight=0.5, ema_decay=0.99, lr=1e-4,
-                   batch_size=128, weight_decay=0.01, warmup=0.1, schedule="linear",
-                   grad_clip=None)),
+              {k: getattr(TrainConfig.narformer(), k) for k in pipeline.NARFORMER_RANKING}),
 }
 #: NAR-Former's sizes: the pipeline's (d 128, 3 blocks) or the paper's (d 192, 6 blocks)
 NARFORMER_SIZES = {"pipeline": {}, "paper": dict(dim=192, num_layers=6, head_dim=32)}
@@ -137,7 +137,7 @@ def main():
         ap.error(f"--epochs takes one value or one per size ({len(args.sizes)})")
     epochs = args.epochs * len(args.sizes) if len(args.epochs) == 1 else args.epochs
     torch.set_num_threads(args.threads)
-    out = args.resume or pipeline._fresh_dir(args.out)
+    out = args.resume or pipeline.fresh_run_dir(args.out)
     bench = args.dataset.partition(":")[0]
     pool = FLOWERFORMER_TRAIN_POOL.get(bench) if args.protocol == "flowerformer" else None
     print(f"{args.dataset}, {args.protocol} protocol"

@@ -58,16 +58,19 @@ def zoo_models(args, num_ops: int, example) -> dict:
     from torch_geometric.transforms import Compose
 
     tokenize = Tokenize(num_freqs=16)  # whole-network tokens: 15 parts x 32 = 480 (supplement)
+
+    def narformer(tokenized):
+        return NARFormer.from_data(tokenized, output="linear", dim=args.narformer_dim,
+                                   num_layers=args.narformer_layers, head_dim=args.narformer_dim // 6,
+                                   static_dim=tokenized.static_enc.size(-1))
+
     flow = Compose([TopologicalGenerations(), FlowMask()])
     return {
         "NNLP": (lambda: NNLP(num_ops, static_dim=4, hidden=args.hidden), None),
         "NAR-Former V2": (lambda: NARFormerV2(num_ops, task="latency", network_features=True,
                                               static_dim=4, hidden=args.hidden,
                                               head_hidden=args.hidden, num_layers=2), None),
-        "NAR-Former": (lambda: NARFormer.from_data(
-            tokenize(example.clone()), output="linear", dim=args.narformer_dim,
-            num_layers=args.narformer_layers, head_dim=args.narformer_dim // 6,
-            static_dim=tokenize(example.clone()).static_enc.size(-1)), tokenize),
+        "NAR-Former": (lambda: narformer(tokenize(example.clone())), tokenize),
         "FlowerFormer": (lambda: FlowerFormer(num_ops, channels=64, num_layers=4,
                                               output="neg_logsigmoid"), flow),
     }

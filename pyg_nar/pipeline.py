@@ -34,7 +34,7 @@ from pyg_nar.splits import flowerformer_split, narformer_split
 from pyg_nar.training import TrainConfig, fit, predict as predict_values
 
 __all__ = ["MODELS", "DATASETS", "load_dataset", "dataset_task", "make_split", "train", "evaluate",
-           "predict", "measure", "PipelineError"]
+           "predict", "measure", "fresh_run_dir", "PipelineError"]
 
 
 class PipelineError(ValueError):
@@ -410,7 +410,7 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
 
 
 # --------------------------------------------------------------------------------- quickstart
-def _fresh_dir(base: str) -> str:
+def fresh_run_dir(base: str) -> str:
     """``base/run-K`` with the first K not yet used, so nothing earlier is overwritten."""
     k = 1
     while osp.exists(osp.join(base, f"run-{k}")):
@@ -445,7 +445,7 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
     log(f"[1/3] measuring {per_family} models of each zoo family on this machine, batch "
         f"{QUICKSTART_BATCH} -> {zoo}")
     measure(zoo, per_family=per_family, repeats=10, batch_sizes=(QUICKSTART_BATCH,), progress=progress)
-    run_dir = _fresh_dir(out)
+    run_dir = fresh_run_dir(out)
     rows = []
     log("[2/3] latency predictors (FlowerFormer protocol: 70% train, 10% val, rest test)")
     for model in ("flops", "nnlp", "narformer-v2"):
