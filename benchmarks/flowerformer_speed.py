@@ -158,8 +158,8 @@ def main():
     copy = FlowerFormer(num_ops=7)
     for p in copy.parameters():
         p.grad = torch.randn_like(p)
-    groups = param_groups(copy, config.weight_decay)
-    fused, loop = adamw(groups, config.lr), torch.optim.AdamW(groups, lr=config.lr)
+    fused = adamw(param_groups(copy, config.weight_decay), config.lr)  # (optimizers write into
+    loop = torch.optim.AdamW(param_groups(copy, config.weight_decay), lr=config.lr)  # their groups)
     steps = -(-len(train) // config.batch_size)
     t_fused = best_time(lambda: [fused.step() for _ in range(20)], args.repeats) / 20
     t_loop = best_time(lambda: [loop.step() for _ in range(20)], args.repeats) / 20
