@@ -32,7 +32,7 @@ from torch_geometric.nn import GCNConv, global_mean_pool
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from pyg_nar.data import arch_data  # noqa: E402
-from pyg_nar.training import TrainConfig, adamw, fit, param_groups  # noqa: E402
+from pyg_nar.training import TrainConfig, fit  # noqa: E402
 from pyg_nar.models import FlowerFormer  # noqa: E402
 from pyg_nar.nn import flow_schedule  # noqa: E402
 
@@ -153,18 +153,6 @@ def main():
     epoch = best_time(lambda: fit(model, train, None, config), args.repeats)  # one epoch (+ setup)
     print(f"[train] epoch over 781 cells, batch 32: {epoch:.3f} s  "
           f"(official 4.1 s -> {REF_EPOCH_S / epoch:.1f}x faster; target >= 5x)")
-
-    # the optimizer step alone: the fused kernel the training loop uses vs the per-tensor loop
-    copy = FlowerFormer(num_ops=7)
-    for p in copy.parameters():
-        p.grad = torch.randn_like(p)
-    fused = adamw(param_groups(copy, config.weight_decay), config.lr)  # (optimizers write into
-    loop = torch.optim.AdamW(param_groups(copy, config.weight_decay), lr=config.lr)  # their groups)
-    steps = -(-len(train) // config.batch_size)
-    t_fused = best_time(lambda: [fused.step() for _ in range(20)], args.repeats) / 20
-    t_loop = best_time(lambda: [loop.step() for _ in range(20)], args.repeats) / 20
-    print(f"[train] AdamW step alone: fused {t_fused * 1e3:.2f} ms, per-tensor loop {t_loop * 1e3:.2f} ms "
-          f"-> {t_loop / t_fused:.1f}x; {(t_loop - t_fused) * steps:.2f} s of the epoch's {steps} steps")
 
     model.eval()
     loader = DataLoader(graphs, batch_size=256)

@@ -138,16 +138,6 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
             {"params": no_decay, "weight_decay": 0.0}]
 
 
-def adamw(groups: list[dict], lr: float) -> torch.optim.AdamW:
-    """``torch.optim.AdamW`` over ``groups``, with PyTorch's fused kernel where every parameter
-    allows it (floating point, on CPU or CUDA): the same update in one kernel per step instead of
-    a few small ops per parameter tensor (``benchmarks/flowerformer_speed.py`` times both)."""
-    params = [p for g in groups for p in g["params"]]
-    fused = bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda")
-                                 for p in params)
-    return torch.optim.AdamW(groups, lr=lr, fused=fused or None)
-
-
 def _lr_lambda(schedule: str, total: int, warmup: int):
     def f(step: int) -> float:
         if schedule == "constant":
@@ -222,7 +212,7 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
     loader = DataLoader(train_list, batch_size=config.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(config.seed))
     total_steps = config.epochs * len(loader)
-    optimizer = adamw(param_groups(model, config.weight_decay), config.lr)
+    optimizer = torch.optim.AdamW(param_groups(model, config.weight_decay), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, _lr_lambda(config.schedule, total_steps, round(config.warmup * total_steps)))
     ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay),
