@@ -23,14 +23,13 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
+from pyg_nar.errors import CheckpointError
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint"]
 
 MODEL_FILE, META_FILE, TRANSFORM_FILE = "model.pt", "model.json", "transform.pt"
 VOCAB_FILE, METRICS_FILE = "vocab.json", "metrics.json"
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint that is missing, damaged or does not fit its model; names the file."""
 
 
 def _jsonable(obj: Any) -> Any:

@@ -40,7 +40,11 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-__all__ = ["ArchitectureError", "arch_data", "check_dag", "topological_order"]
+from pyg_nar.errors import ArchitectureError
+from pyg_nar.utils.dag import check_node_range, edge_lists, topological_order
+
+__all__ = ["ArchitectureError", "arch_data", "check_dag", "op_indices", "renumber_nodes",
+           "topological_order"]
 
 #: Number of per-node attribute slots of whole-network graphs (``op_attrs``).
 NUM_OP_ATTRS = 8
@@ -48,56 +52,27 @@ NUM_OP_ATTRS = 8
 OUT_SHAPE_DIMS = 4
 
 
-class ArchitectureError(ValueError):
-    """An architecture that does not satisfy the graph contract; the message names it."""
+def renumber_nodes(data: Data, order: Tensor) -> Data:
+    """Renumber the nodes of ``data`` in place so that new node ``k`` is old node ``order[k]``.
 
-
-def topological_order(num_nodes: int, edge_index: Tensor, name: str = "architecture") -> Tensor:
-    """Return a topological order of the nodes (Kahn's algorithm, smallest index first).
-
-    The order is stable: a graph already numbered topologically gets ``arange(N)``.
-    Raises :class:`ArchitectureError` naming a node on a cycle.
+    The one renumbering rule of the project (:func:`arch_data` and
+    :class:`~pyg_nar.transforms.FlowConsistentShuffle` use it): fields whose name ends in
+    ``_index`` hold node numbers and are remapped (their column order is kept, so edge-level
+    fields stay aligned); node-level fields, as PyG's :meth:`~torch_geometric.data.Data.is_node_attr`
+    tells them, are permuted; everything else (edge- and graph-level fields) is unchanged.
     """
-    src, dst = edge_index.tolist() if edge_index.numel() else ([], [])
-    indeg = [0] * num_nodes
-    succ: list[list[int]] = [[] for _ in range(num_nodes)]
-    for s, d in zip(src, dst):
-        succ[s].append(d)
-        indeg[d] += 1
-    import heapq
-
-    ready = [v for v in range(num_nodes) if indeg[v] == 0]
-    heapq.heapify(ready)
-    order = []
-    while ready:
-        v = heapq.heappop(ready)
-        order.append(v)
-        for w in succ[v]:
-            indeg[w] -= 1
-            if indeg[w] == 0:
-                heapq.heappush(ready, w)
-    if len(order) < num_nodes:
-        on_cycle = _node_on_cycle(num_nodes, src, dst, set(order))
-        raise ArchitectureError(f"{name}: the graph has a cycle through node {on_cycle}")
-    return torch.tensor(order, dtype=torch.long)
-
-
-def _node_on_cycle(num_nodes: int, src: Sequence[int], dst: Sequence[int], done: set) -> int:
-    """A node on a cycle, among the nodes Kahn's algorithm could not order.
-
-    Each such node keeps a predecessor that is also unordered, so walking predecessors
-    from any of them must repeat a node, and the repeated node lies on a cycle.
-    """
-    pred: dict[int, int] = {}
-    for s, d in zip(src, dst):
-        if s not in done and d not in done:
-            pred.setdefault(d, s)
-    v = next(iter(pred))
-    seen = set()
-    while v not in seen:
-        seen.add(v)
-        v = pred[v]
-    return v
+    n = order.numel()
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(n)
+    for key in list(data.keys()):
+        value = data[key]
+        if not isinstance(value, Tensor) or value.dim() == 0:
+            continue
+        if key.endswith("_index"):
+            data[key] = rank[value]
+        elif data.is_node_attr(key):
+            data[key] = value[order]
+    return data
 
 
 def check_dag(num_nodes: int, edge_index: Tensor, name: str = "architecture") -> None:
@@ -107,10 +82,7 @@ def check_dag(num_nodes: int, edge_index: Tensor, name: str = "architecture") ->
     if edge_index.numel():
         lo, hi = int(edge_index.min()), int(edge_index.max())
         if lo < 0 or hi >= num_nodes:
-            bad = edge_index[:, ((edge_index < 0) | (edge_index >= num_nodes)).any(0)][:, 0].tolist()
-            raise ArchitectureError(
-                f"{name}: edge {bad[0]} -> {bad[1]} points to a node that does not exist "
-                f"(the graph has {num_nodes} nodes)")
+            check_node_range(*edge_lists(edge_index), num_nodes, name)
         back = edge_index[0] >= edge_index[1]
         if bool(back.any()):
             topological_order(num_nodes, edge_index, name)  # names a cycle node if there is one
@@ -140,10 +112,9 @@ def arch_data(
         name: how error messages refer to the architecture (e.g. its arch string or file).
         num_ops: size of the operation vocabulary, to check ``op`` against.
         arch_id: the architecture's index in its benchmark.
-        renumber: if ``True``, nodes not numbered topologically are renumbered (node-level
-            ``fields`` are permuted alongside); if ``False`` such a graph is an error.
-        **fields: further fields (``op_attrs``, ``out_shape``, ``static``, ...); tensors whose
-            first dimension is ``N`` are treated as node-level when renumbering.
+        renumber: if ``True``, nodes not numbered topologically are renumbered
+            (:func:`renumber_nodes`); if ``False`` such a graph is an error.
+        **fields: further fields (``op_attrs``, ``out_shape``, ``static``, ...).
     """
     op = torch.as_tensor(op, dtype=torch.long).view(-1)
     ei = torch.as_tensor(edge_index, dtype=torch.long)
@@ -160,16 +131,12 @@ def arch_data(
         raise ArchitectureError(
             f"{name}: node {node} has operation index {int(op[node])}, outside the vocabulary "
             f"of {num_ops} operations")
-    if renumber and ei.numel() and bool((ei[0] >= ei[1]).any()):
-        order = topological_order(n, ei, name)
-        rank = torch.empty_like(order)
-        rank[order] = torch.arange(n)
-        ei = rank[ei]
-        op = op[order]
-        fields = {k: (v[order] if isinstance(v, Tensor) and v.dim() and v.size(0) == n
-                      and k not in ("static",) else v) for k, v in fields.items()}
-    check_dag(n, ei, name)
+    if ei.dim() != 2 or ei.size(0) != 2:
+        raise ArchitectureError(f"{name}: edge_index must have shape [2, E], got {tuple(ei.shape)}")
     data = Data(op=op, edge_index=ei, num_nodes=n, **fields)
+    if renumber and ei.numel() and bool((ei[0] >= ei[1]).any()):
+        renumber_nodes(data, topological_order(n, ei, name))
+    check_dag(n, data.edge_index, name)
     if y is not None:
         data.y = torch.tensor([float(y)], dtype=torch.float)
     if arch_id is not None:

@@ -42,6 +42,8 @@ import torch
 from torch_geometric.data import Data
 
 from pyg_nar.data import ArchitectureError, arch_data
+from pyg_nar.errors import OnnxGraphError
+from pyg_nar.utils.dag import find_cycle
 
 __all__ = [
     "ONNX_OP_VOCAB",
@@ -107,9 +109,6 @@ _VARIADIC = {"Max", "Min", "Sum", "Mean"}
 _REDUCE = {"GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "ReduceSum", "ReduceMax"}
 
 
-class OnnxGraphError(ArchitectureError):
-    """An ONNX model that cannot become an architecture graph; the message names the file
-    and, where there is one, the operator (its index, ONNX name and type)."""
 
 
 def onnx_op_vocab() -> list[str]:
@@ -568,14 +567,8 @@ def _weight_inputs(graph_inputs, op_nodes) -> set:
 
 def _check_acyclic(n, src, dst, all_nodes, name):
     """Raise :class:`OnnxGraphError` naming the operators of a cycle, if there is one."""
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    graph.add_nodes_from(range(n))
-    graph.add_edges_from(zip(src, dst))
-    try:
-        cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
+    cycle = find_cycle(src, dst, n)
+    if cycle is None:
         return
-    names = " -> ".join(_describe(all_nodes, u) for u, _ in cycle)
+    names = " -> ".join(_describe(all_nodes, u) for u in cycle + cycle[:1])
     raise OnnxGraphError(f"{name}: the graph has a cycle: {names}")

@@ -30,6 +30,7 @@ from torch_geometric.transforms import BaseTransform, Compose
 
 from pyg_nar import metrics as M
 from pyg_nar.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from pyg_nar.errors import PipelineError
 from pyg_nar.splits import flowerformer_split, narformer_split
 from pyg_nar.training import TrainConfig, fit, predict as predict_values
 
@@ -37,8 +38,6 @@ __all__ = ["MODELS", "DATASETS", "load_dataset", "dataset_task", "make_split", "
            "predict", "measure", "fresh_run_dir", "PipelineError"]
 
 
-class PipelineError(ValueError):
-    """A job that cannot run as asked (unknown name, incompatible checkpoint, bad input)."""
 
 
 # ----------------------------------------------------------------------------------- datasets

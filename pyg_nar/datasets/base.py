@@ -12,12 +12,11 @@ from typing import Callable, Iterator
 from torch_geometric.data import InMemoryDataset
 
 from pyg_nar.datasets.paths import data_root
+from pyg_nar.errors import DataFileError
 
 __all__ = ["BenchmarkDataset", "read_csv_rows", "read_json", "DataFileError"]
 
 
-class DataFileError(ValueError):
-    """A benchmark file that cannot be read; the message names the file (and row)."""
 
 
 def _open_text(path: str):

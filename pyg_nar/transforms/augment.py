@@ -1,17 +1,16 @@
 r"""NAR-Former's information-flow-consistency augmentation (Sec. 3.4) and its token pair (Sec. 3.5)."""
 from __future__ import annotations
 
-import heapq
-
 import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
-from pyg_nar.data import topological_order
+from pyg_nar.data import renumber_nodes
 from pyg_nar.transforms._common import arch_name, edge_arrays, num_nodes_of
 from pyg_nar.transforms.tokenize import Tokenize
+from pyg_nar.utils.dag import random_order, random_topological_order
 
 __all__ = ["FlowConsistentPair", "FlowConsistentShuffle", "random_topological_order"]
 
@@ -19,53 +18,16 @@ __all__ = ["FlowConsistentPair", "FlowConsistentShuffle", "random_topological_or
 POSITIONAL_FIELDS = ("tokens", "aug_tokens")
 
 
-def random_topological_order(edge_index: Tensor, num_nodes: int,
-                             generator: torch.Generator | None = None,
-                             name: str = "architecture") -> Tensor:
-    """A random topological order: Kahn's algorithm, taking the ready node of smallest random
-    priority (priorities drawn from ``generator``) at each step.
-
-    Every topological order can come out, though not all with the same probability. A cycle
-    raises :class:`~pyg_nar.data.ArchitectureError` naming a node on it.
-    """
-    src, dst = edge_index.tolist() if edge_index.numel() else ([], [])
-    return torch.tensor(_random_order(src, dst, num_nodes, generator, name), dtype=torch.long)
-
-
-def _random_order(src: list, dst: list, num_nodes: int, generator: torch.Generator | None,
-                  name: str) -> list[int]:
-    """:func:`random_topological_order` of edge lists, as a list."""
-    priority = torch.rand(num_nodes, generator=generator, dtype=torch.float64).tolist()
-    succ: list[list[int]] = [[] for _ in range(num_nodes)]
-    indeg = [0] * num_nodes
-    for s, d in zip(src, dst):
-        succ[s].append(d)
-        indeg[d] += 1
-    ready = [(priority[v], v) for v in range(num_nodes) if indeg[v] == 0]
-    heapq.heapify(ready)
-    order = []
-    while ready:
-        _, v = heapq.heappop(ready)
-        order.append(v)
-        for w in succ[v]:
-            indeg[w] -= 1
-            if indeg[w] == 0:
-                heapq.heappush(ready, (priority[w], w))
-    if len(order) < num_nodes:
-        edges = torch.tensor([src, dst], dtype=torch.long).view(2, -1)
-        topological_order(num_nodes, edges, name)  # raises, naming a node on the cycle
-    return order
-
-
 class FlowConsistentShuffle(BaseTransform):
     r"""Renumbers the nodes by a random topological order (NAR-Former Sec. 3.4, Fig. 4 (a), (b)).
 
     The result is isomorphic to the input and *flow-consistent*: every edge still goes from a
     smaller to a larger index, so the augmented graph again satisfies the
-    :mod:`pyg_nar.data` contract. Renumbering moves every node-level field with it:
+    :mod:`pyg_nar.data` contract. Renumbering moves every node-level field with it
+    (:func:`pyg_nar.data.renumber_nodes`, the rule :func:`~pyg_nar.data.arch_data` uses too):
 
-    * tensors whose first dimension is ``N`` (``op``, ``op_attrs``, ``out_shape``, ``node_gen``,
-      degrees, ...) are permuted, except fields with ``edge`` in their name;
+    * node-level fields (PyG's :meth:`~torch_geometric.data.Data.is_node_attr`: ``op``,
+      ``op_attrs``, ``out_shape``, ``node_gen``, ...) are permuted;
     * fields whose name ends in ``_index`` (``edge_index``, ``flow_index``, ``adj_index``)
       hold node numbers and are remapped; the edge order is kept, so edge-level fields
       (``edge_gen``, ...) stay aligned;
@@ -102,24 +64,14 @@ class FlowConsistentShuffle(BaseTransform):
         src, dst = edge_arrays(data, "FlowConsistentShuffle", n)
         order = torch.tensor(self.draw_order(src.tolist(), dst.tolist(), n, name),
                              dtype=torch.long)
-        rank = torch.empty_like(order)
-        rank[order] = torch.arange(n)
-        for key in list(data.keys()):
-            value = data[key]
-            if not isinstance(value, Tensor) or value.dim() == 0:
-                continue
-            if key.endswith("_index"):
-                data[key] = rank[value]
-            elif value.size(0) == n and "edge" not in key:
-                data[key] = value[order]
-        return data
+        return renumber_nodes(data, order)
 
     def draw_order(self, src: list, dst: list, num_nodes: int,
                    name: str = "architecture") -> list[int]:
         """The next random topological order (:func:`random_topological_order`) of the graph
         with edges ``src[k] -> dst[k]`` (nodes checked to lie in ``0 .. num_nodes - 1``),
         drawn from the transform's generator. :class:`FlowConsistentPair` calls it too."""
-        return _random_order(src, dst, num_nodes, self.generator, name)
+        return random_order(src, dst, num_nodes, self.generator, name)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(seed={self.seed})"

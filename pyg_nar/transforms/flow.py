@@ -8,52 +8,18 @@ from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
 from pyg_nar.transforms._common import arch_name, edge_index_of, num_nodes_of
-from pyg_nar.transforms.generations import _kahn
+from pyg_nar.utils.dag import descendant_matrix
 
 __all__ = ["FlowMask", "descendant_matrix", "flow_pairs"]
-
-
-def descendant_matrix(edge_index: Tensor, num_nodes: int, name: str = "architecture") -> np.ndarray:
-    r"""Transitive closure of a DAG as an ``[N, N]`` boolean array: ``R[u, v]`` iff a directed
-    path of length >= 1 leads from ``u`` to ``v``.
-
-    Dynamic programming over a reverse topological order, one bitset per node (Python ints,
-    whose OR runs word-parallel in C): :math:`\mathrm{desc}(u) = \bigcup_{u \to v}
-    \mathrm{desc}(v) \cup \{v\}`, i.e. :math:`E` bitset ORs of :math:`N/64` words, and
-    :math:`N^2/8` bytes. The bitsets are unpacked to the boolean matrix in one NumPy call.
-    A cycle raises :class:`~pyg_nar.data.ArchitectureError` naming a node on it.
-    """
-    src, dst = edge_index.tolist() if edge_index.numel() else ([], [])
-    return _descendants(src, dst, num_nodes, name)
-
-
-def _descendants(src: list, dst: list, num_nodes: int, name: str) -> np.ndarray:
-    """:func:`descendant_matrix` of edge lists."""
-    order, _, succ = _kahn(src, dst, num_nodes, name)
-    reach = [0] * num_nodes
-    for u in reversed(order):
-        r = 0
-        for v in succ[u]:
-            r |= reach[v] | (1 << v)
-        reach[u] = r
-    width = (num_nodes + 7) // 8
-    packed = np.frombuffer(b"".join(r.to_bytes(width, "little") for r in reach), dtype=np.uint8)
-    return np.unpackbits(packed.reshape(num_nodes, width), axis=1, count=num_nodes,
-                         bitorder="little").view(bool)
-
-
-def _flow_pairs(src: list, dst: list, num_nodes: int, name: str) -> Tensor:
-    closure = _descendants(src, dst, num_nodes, name)
-    mask = closure | closure.T
-    mask.flat[::num_nodes + 1] = True                                   # (v, v) pairs
-    return torch.from_numpy(np.stack(np.nonzero(mask)))
 
 
 def flow_pairs(edge_index: Tensor, num_nodes: int, name: str = "architecture") -> Tensor:
     r"""All ordered pairs ``(u, v)`` joined by a directed path in either direction, plus
     ``(v, v)`` for every node, as a ``[2, P]`` long tensor sorted by ``u`` then ``v``."""
-    src, dst = edge_index.tolist() if edge_index.numel() else ([], [])
-    return _flow_pairs(src, dst, num_nodes, name)
+    closure = descendant_matrix(edge_index, num_nodes, name)
+    mask = closure | closure.T
+    mask.flat[::num_nodes + 1] = True                                   # (v, v) pairs
+    return torch.from_numpy(np.stack(np.nonzero(mask)))
 
 
 class FlowMask(BaseTransform):

@@ -2,66 +2,13 @@ r"""Topological generations of a DAG (the schedule of FlowerFormer's flow encode
 from __future__ import annotations
 
 import torch
-from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
-from pyg_nar.data import ArchitectureError, topological_order
 from pyg_nar.transforms._common import arch_name, edge_index_of, num_nodes_of
+from pyg_nar.utils.dag import edge_lists, kahn, topological_generations
 
 __all__ = ["TopologicalGenerations", "topological_generations"]
-
-
-def kahn_generations(edge_index: Tensor, num_nodes: int, name: str = "architecture"):
-    """One pass of Kahn's algorithm: ``(order, generation, successors)`` as Python lists.
-
-    ``order`` is a topological order (generation by generation), ``generation[v]`` is 0 for
-    sources and 1 + the largest generation of ``v``'s predecessors otherwise. :math:`O(N + E)`
-    with small constants: on graphs of up to a few thousand nodes one interpreted pass is
-    faster than a vectorised frontier loop, which pays one round of array calls per
-    generation (2,000 of them on a 2,000-node chain). A cycle raises
-    :class:`~pyg_nar.data.ArchitectureError` naming a node on it (via
-    :func:`pyg_nar.data.topological_order`).
-    """
-    src, dst = edge_index.tolist() if edge_index.numel() else ([], [])
-    return _kahn(src, dst, num_nodes, name)
-
-
-def _kahn(src: list, dst: list, num_nodes: int, name: str):
-    """:func:`kahn_generations` on edge lists (``src``, ``dst``)."""
-    if src and (min(min(src), min(dst)) < 0 or max(max(src), max(dst)) >= num_nodes):
-        raise ArchitectureError(f"{name}: edge_index refers to a node outside 0..{num_nodes - 1}")
-    succ: list[list[int]] = [[] for _ in range(num_nodes)]
-    indeg = [0] * num_nodes
-    for s, d in zip(src, dst):
-        succ[s].append(d)
-        indeg[d] += 1
-    gen = [0] * num_nodes
-    order = [v for v in range(num_nodes) if indeg[v] == 0]
-    i = 0
-    while i < len(order):
-        v = order[i]
-        i += 1
-        g = gen[v] + 1
-        for w in succ[v]:
-            if gen[w] < g:
-                gen[w] = g
-            indeg[w] -= 1
-            if indeg[w] == 0:
-                order.append(w)
-    if len(order) < num_nodes:
-        edges = torch.tensor([src, dst], dtype=torch.long).view(2, -1)
-        topological_order(num_nodes, edges, name)  # raises, naming a node on the cycle
-        raise ArchitectureError(f"{name}: the graph has a cycle")  # pragma: no cover
-    return order, gen, succ
-
-
-def topological_generations(edge_index: Tensor, num_nodes: int,
-                            name: str = "architecture") -> Tensor:
-    r"""Generation of every node as a ``[N]`` long tensor: 0 for sources, else 1 + the largest
-    generation of its predecessors (the layers of :func:`networkx.topological_generations`).
-    A cycle raises :class:`~pyg_nar.data.ArchitectureError` naming a node on it."""
-    return torch.tensor(kahn_generations(edge_index, num_nodes, name)[1], dtype=torch.long)
 
 
 class TopologicalGenerations(BaseTransform):
@@ -79,8 +26,8 @@ class TopologicalGenerations(BaseTransform):
     def forward(self, data: Data) -> Data:
         n = num_nodes_of(data, "TopologicalGenerations")
         ei = edge_index_of(data, "TopologicalGenerations")
-        src, dst = ei.tolist() if ei.numel() else ([], [])
-        _, gen, _ = _kahn(src, dst, n, arch_name(data))  # checks the node range
+        src, dst = edge_lists(ei)
+        gen = kahn(src, dst, n, arch_name(data)).generation  # checks the node range
         data.node_gen = torch.tensor(gen, dtype=torch.long)
         data.edge_gen = torch.tensor([gen[d] for d in dst], dtype=torch.long)
         data.depth = torch.tensor([max(gen) + 1])

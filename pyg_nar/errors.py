@@ -1,0 +1,36 @@
+"""The library's named errors, in one place.
+
+Every error pyg_nar raises on purpose is a :class:`PygNarError`, so a caller (the ``pyg-nar``
+command among them) can tell "this input is wrong, and the message says why" from a bug. Each
+also derives from the standard exception a Python user would expect (``ValueError`` for bad
+input, ``RuntimeError`` for a damaged file), so ``except ValueError`` keeps working.
+"""
+from __future__ import annotations
+
+__all__ = ["PygNarError", "ArchitectureError", "OnnxGraphError", "DataFileError",
+           "CheckpointError", "PipelineError"]
+
+
+class PygNarError(Exception):
+    """Base class of every error pyg_nar raises on purpose; the message names the input."""
+
+
+class ArchitectureError(PygNarError, ValueError):
+    """An architecture that does not satisfy the graph contract; the message names it."""
+
+
+class OnnxGraphError(ArchitectureError):
+    """An ONNX model that cannot become an architecture graph; the message names the file
+    and, where there is one, the operator (its index, ONNX name and type) or tensor."""
+
+
+class DataFileError(PygNarError, ValueError):
+    """A raw benchmark file that is missing or malformed; the message names file and line."""
+
+
+class CheckpointError(PygNarError, RuntimeError):
+    """A checkpoint that is missing, damaged or does not fit its model; names the file."""
+
+
+class PipelineError(PygNarError, ValueError):
+    """A job that cannot run as asked (unknown name, incompatible checkpoint, bad input)."""
