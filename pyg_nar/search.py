@@ -30,7 +30,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from pyg_nar.data import ArchitectureError
-from pyg_nar.datasets.nasbench201 import NB201_OPS, parse_arch_str
+from pyg_nar.spaces.nasbench201 import NB201_OPS, NB201SearchSpace, parse_arch_str
 
 __all__ = [
     "NB201SearchSpace", "BenchmarkOracle", "BudgetExhausted", "SearchResult",
@@ -41,58 +41,6 @@ __all__ = [
 
 ScoreFn = Callable[[Sequence[str]], np.ndarray]
 PredictorFactory = Callable[[Sequence[str], np.ndarray], ScoreFn]
-
-_INPUTS = (0, 0, 1, 0, 1, 2)  # source node of each of the six edges, in arch-string order
-
-
-class NB201SearchSpace:
-    """The NAS-Bench-201 cell space: six edges, each one of the five :data:`NB201_OPS`."""
-
-    ops = NB201_OPS
-    num_edges = 6
-
-    @staticmethod
-    def to_arch_str(ops: Sequence[str]) -> str:
-        """The official arch string of six edge operations (e01, e02, e12, e03, e13, e23)."""
-        if len(ops) != 6:
-            raise ArchitectureError(f"an NB201 cell has 6 edge operations, got {len(ops)}: {list(ops)}")
-        for op in ops:
-            if op not in NB201_OPS:
-                raise ArchitectureError(f"unknown NB201 operation {op!r} (known: {', '.join(NB201_OPS)})")
-        e = [f"{op}~{i}" for op, i in zip(ops, _INPUTS)]
-        return f"|{e[0]}|+|{e[1]}|{e[2]}|+|{e[3]}|{e[4]}|{e[5]}|"
-
-    @classmethod
-    def all_arch_strs(cls) -> list[str]:
-        """All 15,625 cells, in lexicographic order of their op indices."""
-        grid = np.stack(np.meshgrid(*[np.arange(5)] * 6, indexing="ij"), -1).reshape(-1, 6)
-        return [cls.to_arch_str([NB201_OPS[i] for i in row]) for row in grid]
-
-    @classmethod
-    def sample(cls, rng: np.random.Generator) -> str:
-        """A cell drawn uniformly at random."""
-        return cls.to_arch_str([NB201_OPS[i] for i in rng.integers(0, 5, size=6)])
-
-    @classmethod
-    def mutate(cls, arch_str: str, rng: np.random.Generator) -> str:
-        """Change exactly one of the six edge operations to a different operation."""
-        ops = parse_arch_str(arch_str)
-        edge = int(rng.integers(6))
-        others = [op for op in NB201_OPS if op != ops[edge]]
-        ops[edge] = others[int(rng.integers(len(others)))]
-        return cls.to_arch_str(ops)
-
-    @classmethod
-    def neighbours(cls, arch_str: str) -> list[str]:
-        """All 24 cells that differ from ``arch_str`` in exactly one edge operation."""
-        ops = parse_arch_str(arch_str)
-        out = []
-        for edge in range(6):
-            for op in NB201_OPS:
-                if op != ops[edge]:
-                    out.append(cls.to_arch_str(ops[:edge] + [op] + ops[edge + 1:]))
-        return out
-
 
 class BudgetExhausted(RuntimeError):
     """A query beyond the oracle's budget."""

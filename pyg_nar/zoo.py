@@ -21,6 +21,8 @@ import warnings
 import torch
 from torch import nn
 
+from pyg_nar.spaces.nasbench201 import EDGE_INPUTS, EDGE_TARGETS, NB201_OPS, parse_arch_str, to_arch_str
+
 __all__ = ["FAMILIES", "build_model", "export_onnx", "sample_config"]
 
 #: The family names, in NNLQP's order of its ten model types.
@@ -366,13 +368,10 @@ def _build_googlenet(cfg):
 
 
 # NAS-Bench-201 (Dong & Yang 2020): cell ops and the macro skeleton
-_NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 
 
 def _sample_nasbench201(r):
-    ops = [r.choice(_NB201_OPS) for _ in range(6)]
-    it = iter(ops)
-    arch = "+".join("|" + "|".join(f"{next(it)}~{j}" for j in range(i)) + "|" for i in range(1, 4))
+    arch = to_arch_str([r.choice(NB201_OPS) for _ in range(6)])
     return {"arch_str": arch, "channels": r.choice([4, 8]), "cells_per_stage": r.randint(1, 2)}
 
 
@@ -396,15 +395,11 @@ class _NB201Cell(nn.Module):
     def __init__(self, arch_str, c):
         super().__init__()
         self.edges = nn.ModuleDict()
-        self.inputs = []
-        for i, node in enumerate(arch_str.split("+"), start=1):
-            ins = []
-            for tok in node.strip("|").split("|"):
-                op, j = tok.split("~")
-                key = f"{j}_{i}"
-                self.edges[key] = _nb201_op(op, c)
-                ins.append((int(j), key))
-            self.inputs.append(ins)
+        self.inputs = [[] for _ in range(3)]
+        for op, j, i in zip(parse_arch_str(arch_str), EDGE_INPUTS, EDGE_TARGETS):
+            key = f"{j}_{i}"
+            self.edges[key] = _nb201_op(op, c)
+            self.inputs[i - 1].append((j, key))
 
     def forward(self, x):
         states = [x]

@@ -1,7 +1,6 @@
 """NAS-Bench-201 (Dong & Yang, ICLR 2020): all 15,625 cells as 8-node operation-on-node DAGs."""
 from __future__ import annotations
 
-import re
 from typing import Callable
 
 import numpy as np
@@ -10,11 +9,9 @@ from torch_geometric.data import Data
 
 from pyg_nar.data import ArchitectureError, arch_data, op_indices
 from pyg_nar.datasets.base import BenchmarkDataset, DataFileError, parse_float, read_csv_rows
+from pyg_nar.spaces.nasbench201 import NB201_OPS, parse_arch_str
 
 __all__ = ["NASBench201", "NASBench201Latency", "nb201_cell_graph", "NB201_OPS", "NB201_EDGES"]
-
-#: NB201's five edge operations, in the benchmark's own order.
-NB201_OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 
 #: Operation vocabulary of the node-op graph (NAR-Former's NB201 ids: input 0, conv1x1 1,
 #: conv3x3 2, avgpool 3, skip 4, none 5, output 6).
@@ -36,29 +33,6 @@ _TARGETS = {
     "cifar100_1seed": (_NASLIB_FILE, "cifar100_val_accuracy"),
     "imagenet16_1seed": (_NASLIB_FILE, "imagenet16_val_accuracy"),
 }
-_CELL = re.compile(r"^\|([^|]+)\|\+\|([^|]+)\|([^|]+)\|\+\|([^|]+)\|([^|]+)\|([^|]+)\|$")
-_EXPECTED_INPUTS = (0, 0, 1, 0, 1, 2)
-
-
-def parse_arch_str(arch_str: str) -> list[str]:
-    """The six edge operations of an NB201 arch string, in string order (e01, e02, e12, e03,
-    e13, e23). Raises :class:`ArchitectureError` naming the string for anything malformed."""
-    m = _CELL.match(arch_str.strip())
-    if m is None:
-        raise ArchitectureError(
-            f"{arch_str!r}: not an NB201 arch string (expected |op~0|+|op~0|op~1|+|op~0|op~1|op~2|)")
-    ops = []
-    for k, (part, inp) in enumerate(zip(m.groups(), _EXPECTED_INPUTS)):
-        name, sep, src = part.partition("~")
-        if sep != "~" or src != str(inp):
-            raise ArchitectureError(f"{arch_str!r}: entry {k} {part!r} should read '<op>~{inp}'")
-        if name not in NB201_OPS:
-            raise ArchitectureError(
-                f"{arch_str!r}: unknown operation {name!r} (known: {', '.join(NB201_OPS)})")
-        ops.append(name)
-    return ops
-
-
 def nb201_cell_graph(arch_str: str, y: float | None = None, arch_id: int | None = None) -> Data:
     """Turn an NB201 arch string into the 8-node cell graph of the papers (NAR-Former, FlowerFormer):
     operations on edges become nodes, between an input node 0 and an output node 7."""
