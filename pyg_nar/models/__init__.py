@@ -5,6 +5,8 @@ from pyg_nar.models.flowerformer import FlowerFormer
 from pyg_nar.models.narformer import NARFormer
 from pyg_nar.models.narformer_v2 import NARFormerV2
 from pyg_nar.models.nnlp import NNLP
+from pyg_nar.models.gnn import GNN
+from pyg_nar.models.nnformer import NNFormer
 
 __all__ = ["MODELS", "model_class", "register_model", "NARFormer", "NARFormerV2", "NNLP",
-           "FLOPsRegression", "FlowerFormer"]
+           "FLOPsRegression", "FlowerFormer", "GNN", "NNFormer"]

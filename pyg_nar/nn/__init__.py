@@ -4,7 +4,10 @@ from pyg_nar.nn.flow_message_passing import FlowMessagePassing, FlowSchedule, fl
 from pyg_nar.nn.fusion_transformer import FusionTransformer, TransformerBlock
 from pyg_nar.nn.graph_aided_attention import (DegreeGate, GraphAidedAttention, GroupedFeedForward,
                                               GroupedLinear, NARFormerV2Layer)
+from pyg_nar.nn.sibling_attention import (BidirectionalGraphFFN, NNFormerLayer, SiblingAttention,
+                                          sibling_pairs)
 
 __all__ = ["FusionTransformer", "TransformerBlock", "DegreeGate", "GraphAidedAttention",
            "GroupedFeedForward", "GroupedLinear", "NARFormerV2Layer",
-           "FlowAttention", "FlowMessagePassing", "FlowSchedule", "flow_schedule"]
+           "FlowAttention", "FlowMessagePassing", "FlowSchedule", "flow_schedule",
+           "SiblingAttention", "BidirectionalGraphFFN", "NNFormerLayer", "sibling_pairs"]

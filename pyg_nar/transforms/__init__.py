@@ -22,9 +22,11 @@ from pyg_nar.transforms.adjacency import NodeDegree, SymmetricAdjacency
 from pyg_nar.transforms.augment import (FlowConsistentPair, FlowConsistentShuffle,
                                         random_topological_order)
 from pyg_nar.transforms.flow import FlowMask, descendant_matrix, flow_pairs
+from pyg_nar.transforms.flow_surrogate import FlowSurrogate, flow_surrogate
 from pyg_nar.transforms.generations import TopologicalGenerations, topological_generations
 from pyg_nar.transforms.tokenize import (END_POSITION, ROOT_SOURCE, Tokenize, sinusoid_encoding,
                                          sinusoid_frequencies)
+from pyg_nar.transforms.zero_cost import ZeroCostProxies
 
 __all__ = [
     "END_POSITION",
@@ -32,12 +34,15 @@ __all__ = [
     "FlowConsistentPair",
     "FlowConsistentShuffle",
     "FlowMask",
+    "FlowSurrogate",
     "NodeDegree",
     "SymmetricAdjacency",
     "Tokenize",
     "TopologicalGenerations",
+    "ZeroCostProxies",
     "descendant_matrix",
     "flow_pairs",
+    "flow_surrogate",
     "random_topological_order",
     "sinusoid_encoding",
     "sinusoid_frequencies",
