@@ -2,12 +2,13 @@
 from pyg_nar.datasets.base import DataFileError
 from pyg_nar.datasets.nasbench101 import NASBench101, nb101_cell_graph
 from pyg_nar.datasets.nasbench201 import NASBench201, NASBench201Latency, nb201_cell_graph
+from pyg_nar.datasets.nasbench301 import NASBench301, darts_arch_graph
 from pyg_nar.datasets.nasbench_graph import NASBenchGraph, nasbench_graph_arch
 from pyg_nar.datasets.nnlqp import NNLQP
 from pyg_nar.datasets.paths import data_file, data_root
 
 __all__ = [
-    "NASBench101", "NASBench201", "NASBench201Latency", "NASBenchGraph", "NNLQP",
-    "nb101_cell_graph", "nb201_cell_graph", "nasbench_graph_arch",
+    "NASBench101", "NASBench201", "NASBench201Latency", "NASBench301", "NASBenchGraph", "NNLQP",
+    "nb101_cell_graph", "nb201_cell_graph", "darts_arch_graph", "nasbench_graph_arch",
     "DataFileError", "data_root", "data_file",
 ]

@@ -7,6 +7,8 @@ from pyg_nar.models.narformer_v2 import NARFormerV2
 from pyg_nar.models.nnlp import NNLP
 from pyg_nar.models.gnn import GNN
 from pyg_nar.models.nnformer import NNFormer
+from pyg_nar.models.zero_cost import ProxyFusion, ScoreEnsemble, ZeroCostPredictor
 
 __all__ = ["MODELS", "model_class", "register_model", "NARFormer", "NARFormerV2", "NNLP",
-           "FLOPsRegression", "FlowerFormer", "GNN", "NNFormer"]
+           "FLOPsRegression", "FlowerFormer", "GNN", "NNFormer",
+           "ZeroCostPredictor", "ProxyFusion", "ScoreEnsemble"]
