@@ -19,8 +19,9 @@ descriptor built by field number (:func:`model_metrics_class`): no generated cod
 
 Every check names the file, the record and its byte offset: a truncated file, a length or data
 CRC that does not match, a row that is not the JSON list above, metrics that do not parse.
-CRCs are checked in vectorised batches (NumPy over thousands of records at once), so the
-500 MB file reads in seconds rather than the minutes a byte loop in Python would take.
+Data CRCs are checked in vectorised batches (NumPy over thousands of records at once):
+``python benchmarks/tfrecord_speed.py`` reads 11-18 MB/s on this project's (shared) 2-core
+machines, 5-10x a byte loop in Python, so the 499 MB file takes under a minute.
 """
 from __future__ import annotations
 

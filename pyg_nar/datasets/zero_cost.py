@@ -31,7 +31,7 @@ from pyg_nar.datasets.base import DataFileError, parse_float, read_csv_rows, rea
 from pyg_nar.datasets.paths import data_root
 from pyg_nar.spaces.nasbench201 import parse_arch_str
 
-__all__ = ["ZeroCostTable", "zero_cost_table", "nb201_flops_params", "ZC_BENCHMARKS",
+__all__ = ["ZeroCostTable", "zero_cost_table", "join_tables", "nb201_flops_params", "ZC_BENCHMARKS",
            "NB201_ZC_DATASETS", "nb101_key"]
 
 #: The 12 proxies of the NASLib files (``zen`` only exists for NB201).
@@ -158,3 +158,19 @@ def zero_cost_table(benchmark: str, dataset: str = "cifar10", raw_dir: str | Non
                              {k: k for k in range(len(records))}, benchmark)
     raise ValueError(f"zero_cost_table: unknown benchmark {benchmark!r}; choose one of "
                      f"{', '.join(ZC_BENCHMARKS)}")
+
+
+def join_tables(base: ZeroCostTable, extra: ZeroCostTable) -> ZeroCostTable:
+    """``base`` with the columns of ``extra`` (same benchmark, distinct names) appended; rows
+    of ``base`` that ``extra`` lacks get NaN there."""
+    if extra.benchmark != base.benchmark:
+        raise ValueError(f"join_tables: a {extra.benchmark} table cannot join a {base.benchmark} one")
+    clash = set(base.names) & set(extra.names)
+    if clash:
+        raise ValueError(f"join_tables: both tables have {', '.join(sorted(clash))}")
+    added = np.full((len(base.values), len(extra.names)), np.nan)
+    for key, row in base.rows.items():
+        if key in extra.rows:
+            added[row] = extra.values[extra.rows[key]]
+    return ZeroCostTable(base.names + tuple(extra.names), np.concatenate([base.values, added], 1),
+                         base.rows, base.benchmark)

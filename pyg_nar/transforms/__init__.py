@@ -24,6 +24,7 @@ from pyg_nar.transforms.augment import (FlowConsistentPair, FlowConsistentShuffl
 from pyg_nar.transforms.flow import FlowMask, descendant_matrix, flow_pairs
 from pyg_nar.transforms.flow_surrogate import FlowSurrogate, flow_surrogate
 from pyg_nar.transforms.generations import TopologicalGenerations, topological_generations
+from pyg_nar.transforms.prune import PruneDeadOps
 from pyg_nar.transforms.tokenize import (END_POSITION, ROOT_SOURCE, Tokenize, sinusoid_encoding,
                                          sinusoid_frequencies)
 from pyg_nar.transforms.zero_cost import ZeroCostProxies
@@ -36,6 +37,7 @@ __all__ = [
     "FlowMask",
     "FlowSurrogate",
     "NodeDegree",
+    "PruneDeadOps",
     "SymmetricAdjacency",
     "Tokenize",
     "TopologicalGenerations",

@@ -1,6 +1,7 @@
 r"""Zero-cost proxies as a graph field (the table is :mod:`pyg_nar.datasets.zero_cost`)."""
 from __future__ import annotations
 
+import hashlib
 from typing import Sequence
 
 import torch
@@ -33,20 +34,28 @@ class ZeroCostProxies(BaseTransform):
             ``$PYG_NAR_DATA``).
         allow_missing (bool, optional): write NaN for a proxy the table lacks for a cell
             instead of raising :class:`~pyg_nar.errors.ArchitectureError`. (default: ``False``)
+        extra (ZeroCostTable, optional): more proxies of the same cells, e.g. those computed
+            by :func:`pyg_nar.proxies.nb201_proxy_table` (``synflow_small``, ``nwot_small``,
+            ``jacov_small``), joined to NASLib's columns. (default: ``None``)
     """
 
     def __init__(self, benchmark: str, proxies: Sequence[str] = ("zen", "flops", "params"),
-                 dataset: str = "cifar10", raw_dir: str | None = None, allow_missing: bool = False):
-        from pyg_nar.datasets.zero_cost import zero_cost_table
+                 dataset: str = "cifar10", raw_dir: str | None = None, allow_missing: bool = False,
+                 extra=None):
+        from pyg_nar.datasets.zero_cost import join_tables, zero_cost_table
 
         self.benchmark, self.dataset, self.allow_missing = benchmark, dataset, allow_missing
         self.proxies = tuple(proxies)
         self.table = zero_cost_table(benchmark, dataset, raw_dir)
+        if extra is not None:
+            self.table = join_tables(self.table, extra)
         unknown = [p for p in self.proxies if p not in self.table.names]
         if unknown or not self.proxies:
             raise ValueError(f"ZeroCostProxies: unknown proxies {', '.join(unknown) or '(none given)'} "
                              f"for {benchmark}; known: {', '.join(self.table.names)}")
         self.columns = [self.table.names.index(p) for p in self.proxies]
+        # the repr (part of a dataset's fingerprint) names the values, not only the columns
+        self.digest = hashlib.sha1(self.table.values[:, self.columns].tobytes()).hexdigest()[:10]
 
     def _row(self, data: Data) -> int:
         if self.benchmark == "nasbench101":
@@ -74,4 +83,4 @@ class ZeroCostProxies(BaseTransform):
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.benchmark!r}, proxies={list(self.proxies)}, "
-                f"dataset={self.dataset!r})")
+                f"dataset={self.dataset!r}, values={self.digest})")
