@@ -119,8 +119,8 @@ def nb201_proxies(arch_strs: Sequence[str], channels: int = 8, cells_per_stage: 
             nwot, jacov = nwot_jacov(net, x)
             net = _nb201_network(arch, channels, cells_per_stage).eval()
             syn = synflow(net, (3, input_size, input_size))
-        out[k] = [syn if np.isfinite(syn) and syn > 0 else FAILED, nwot, jacov]
-    return out
+        out[k] = [syn if syn > 0 else FAILED, nwot, jacov]
+    return np.where(np.isfinite(out), out, FAILED)  # e.g. a singular nwot kernel: log 0
 
 
 def nb201_proxy_table(arch_ids: Sequence[int], arch_strs: Sequence[str], cache_dir: str,
@@ -137,7 +137,7 @@ def nb201_proxy_table(arch_ids: Sequence[int], arch_strs: Sequence[str], cache_d
     path = osp.join(cache_dir, name)
     if osp.exists(path):
         with np.load(path) as z:
-            values = z["values"]
+            values = np.where(np.isfinite(z["values"]), z["values"], FAILED)
     else:
         values = nb201_proxies(arch_strs, progress=progress, **settings)
         os.makedirs(cache_dir, exist_ok=True)

@@ -11,7 +11,7 @@ from torch_geometric.data import Data
 from pyg_nar.data import ArchitectureError, arch_data, op_indices
 from pyg_nar.datasets.base import BenchmarkDataset, DataFileError, read_json
 
-__all__ = ["NASBench101", "nb101_cell_graph", "NB101_VOCAB"]
+__all__ = ["NASBench101", "nb101_cell_graph", "NB101_VOCAB", "json_records"]
 
 #: Operation vocabulary (NAR-Former's NB101 ids: input 0, conv1x1 1, conv3x3 2, maxpool 3, output 4).
 NB101_VOCAB = ["input", "conv1x1-bn-relu", "conv3x3-bn-relu", "maxpool3x3", "output"]
@@ -20,6 +20,23 @@ NB101_VOCAB = ["input", "conv1x1-bn-relu", "conv3x3-bn-relu", "maxpool3x3", "out
 #: ``module_operations`` and NASLib's ``adjacency`` / ``ops``.
 _ADJ_KEYS = ("module_adjacency", "adjacency", "matrix")
 _OPS_KEYS = ("module_operations", "ops", "operations")
+
+
+def json_records(path: str, required: tuple[str, ...] = (), what: str = "record"):
+    """Yield ``(where, record)`` for every object of the JSON list in ``path``, ``where``
+    naming file and record; a :class:`DataFileError` for anything else or a missing field."""
+    records = read_json(path)
+    if not isinstance(records, list):
+        raise DataFileError(f"{path}: expected a JSON list of {what}s")
+    for k, rec in enumerate(records):
+        where = f"{path}, record {k}"
+        if not isinstance(rec, dict):
+            raise DataFileError(f"{where}: not an object")
+        missing = [f for f in required if f not in rec]
+        if missing:
+            raise DataFileError(f"{where}: needs {', '.join(repr(f) for f in required)} "
+                                f"(missing {', '.join(missing)})")
+        yield where, rec
 
 
 def nb101_cell_graph(adjacency, ops: list[str], y: float | None = None, arch_id: int | None = None,
@@ -101,14 +118,8 @@ class NASBench101(BenchmarkDataset):
         path = self.raw_paths[0]
         if path.endswith(".tfrecord"):
             return self._process_tfrecord(path)
-        records = read_json(path)
-        if not isinstance(records, list):
-            raise DataFileError(f"{path}: expected a JSON list of cell records")
         graphs = []
-        for k, rec in enumerate(records):
-            where = f"{path}, record {k}"
-            if not isinstance(rec, dict):
-                raise DataFileError(f"{where}: not an object")
+        for k, (where, rec) in enumerate(json_records(path, what="cell record")):
             adj = next((rec[a] for a in _ADJ_KEYS if a in rec), None)
             ops = next((rec[a] for a in _OPS_KEYS if a in rec), None)
             if adj is None or ops is None:

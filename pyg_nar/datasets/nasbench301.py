@@ -8,7 +8,8 @@ import torch
 from torch_geometric.data import Data
 
 from pyg_nar.data import ArchitectureError, arch_data, op_indices
-from pyg_nar.datasets.base import BenchmarkDataset, DataFileError, read_json
+from pyg_nar.datasets.base import BenchmarkDataset, DataFileError
+from pyg_nar.datasets.nasbench101 import json_records
 
 __all__ = ["NASBench301", "darts_cell_edges", "darts_arch_graph", "NB301_VOCAB", "DARTS_OPS"]
 
@@ -91,15 +92,9 @@ class NASBench301(BenchmarkDataset):
         return [self.DEFAULT_FILE]
 
     def process(self):
-        path = self.raw_paths[0]
-        records = read_json(path)
-        if not isinstance(records, list):
-            raise DataFileError(f"{path}: expected a JSON list of architecture records")
         graphs = []
-        for k, rec in enumerate(records):
-            where = f"{path}, record {k}"
-            if not isinstance(rec, dict) or any(f not in rec for f in ("normal", "reduce", "val_accuracy")):
-                raise DataFileError(f"{where}: needs 'normal', 'reduce' and 'val_accuracy'")
+        fields = ("normal", "reduce", "val_accuracy")
+        for k, (where, rec) in enumerate(json_records(self.raw_paths[0], fields, "architecture record")):
             try:
                 y = float(rec["val_accuracy"]) / 100.0
                 graphs.append(darts_arch_graph(rec["normal"], rec["reduce"], y, k, where))

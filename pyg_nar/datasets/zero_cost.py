@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pyg_nar.datasets.base import DataFileError, parse_float, read_csv_rows, read_json
+from pyg_nar.datasets.base import DataFileError, parse_float, read_csv_rows
 from pyg_nar.datasets.paths import data_root
 from pyg_nar.spaces.nasbench201 import parse_arch_str
 
@@ -117,14 +117,8 @@ def _nb201(raw_dir: str, dataset: str) -> ZeroCostTable:
 
 
 def _records(path: str, proxies: tuple[str, ...]) -> list[dict]:
-    records = read_json(path)
-    if not isinstance(records, list):
-        raise DataFileError(f"{path}: expected a JSON list of records")
-    for k, rec in enumerate(records):
-        missing = [p for p in proxies if p not in rec]
-        if missing:
-            raise DataFileError(f"{path}, record {k}: missing proxies {', '.join(missing)}")
-    return records
+    from pyg_nar.datasets.nasbench101 import json_records
+    return [rec for _, rec in json_records(path, proxies)]
 
 
 def zero_cost_table(benchmark: str, dataset: str = "cifar10", raw_dir: str | None = None) -> ZeroCostTable:
