@@ -6,11 +6,13 @@ FlowerFormer protocol (``pyg_nar.splits.flowerformer_split``): a seeded permutat
 40 cells validation (model selection), all others test; label ``cifar10_test_200ep``. Every
 predictor sees the same splits and seeds; ``--seeds`` seed split and training alike.
 
-A predictor is a spec ``ENCODER[+fgp][+zc]`` or an ensemble ``ens:SPEC,SPEC,...``:
+A predictor is a spec ``ENCODER[+prune][+fgp][+zc]`` or an ensemble ``ens:SPEC,SPEC,...``:
 
 * encoders: ``flowerformer`` (``TrainConfig.flowerformer``, 100 epochs), ``gnn``
   (``pyg_nar.models.GNN``: ResGatedGCN, 3 layers, d 128), ``nnformer`` (``NNFormer`` at
   ``NNFORMER_CPU_SIZE``), ``zc`` (``ZeroCostPredictor``: the proxies alone);
+* ``+prune``: the encoder reads the effective cells (``pyg_nar.transforms.PruneDeadOps``:
+  ``none`` operations and operations off every input-output path removed);
 * ``+fgp``: FGP pre-training first (``pyg_nar.pretraining.fgp_pretrain`` on all 15,625 cells,
   no labels; flow surrogate + ranking of the ``params`` proxy). It does not depend on the
   split, so it runs once per encoder and seed (cached under ``--out``) and is reported
@@ -46,7 +48,8 @@ from pyg_nar.models.nnformer import NNFORMER_CPU_SIZE
 from pyg_nar.pretraining import FGPConfig, fgp_pretrain
 from pyg_nar.splits import FLOWERFORMER_TRAIN_POOL, flowerformer_split
 from pyg_nar.training import TrainConfig, fit, predict
-from pyg_nar.transforms import FlowMask, SymmetricAdjacency, TopologicalGenerations, ZeroCostProxies
+from pyg_nar.transforms import (FlowMask, PruneDeadOps, SymmetricAdjacency, TopologicalGenerations,
+                                ZeroCostProxies)
 
 #: Per-encoder training recipe (TrainConfig keyword arguments).
 GNN_RECIPE = dict(epochs=200, batch_size=16, lr=1e-3, weight_decay=1e-6, warmup=0.0,
@@ -71,12 +74,13 @@ def build(encoder: str, num_proxies: int):
     raise SystemExit(f"unknown encoder {encoder!r}; choose flowerformer, gnn, nnformer or zc")
 
 
-def parse(spec: str) -> tuple[str, bool, bool]:
+def parse(spec: str) -> tuple[str, bool, bool, bool]:
+    """``(encoder, prune, fgp, zc)`` of a spec."""
     encoder, *mods = spec.split("+")
-    unknown = set(mods) - {"fgp", "zc"}
+    unknown = set(mods) - {"prune", "fgp", "zc"}
     if unknown or (encoder == "zc" and mods):
         raise SystemExit(f"bad predictor spec {spec!r}")
-    return encoder, "fgp" in mods, "zc" in mods
+    return encoder, "prune" in mods, "fgp" in mods, "zc" in mods
 
 
 def fmt(values: list[float]) -> str:
@@ -110,9 +114,17 @@ def main():
                                   osp.join(args.cache, "zero_cost"))
         proxies += list(TABLE_NAMES)
     zc = ZeroCostProxies("nasbench201", proxies, extra=extra)
-    ds = NASBench201(osp.join(args.cache, "nasbench201"), pre_transform=Compose(
-        [TopologicalGenerations(), FlowMask(), SymmetricAdjacency(), zc]))
-    graphs = [ds[i] for i in range(len(ds))]
+    fields = [TopologicalGenerations(), FlowMask(), SymmetricAdjacency(), zc]
+    datasets = {}
+
+    def graphs_of(pruned: bool) -> list:
+        if pruned not in datasets:
+            prune = [PruneDeadOps.from_vocab(NASBench201.op_vocab)] if pruned else []
+            d = NASBench201(osp.join(args.cache, "nasbench201"), pre_transform=Compose(prune + fields))
+            datasets[pruned] = [d[i] for i in range(len(d))]
+        return datasets[pruned]
+
+    ds = NASBench201(osp.join(args.cache, "nasbench201"))
     pool = FLOWERFORMER_TRAIN_POOL["nasbench201"]
     fgp_index = proxies.index(args.fgp_proxy) if args.fgp_proxy else None
     os.makedirs(args.out, exist_ok=True)
@@ -130,17 +142,19 @@ def main():
     for size in args.sizes:
         for seed in args.seeds:
             split = flowerformer_split(len(ds), size, pool, 40, seed)
-            train = [graphs[i] for i in split["train"]]
-            val = [graphs[i] for i in split["val"]]
-            test = [graphs[i] for i in split["test"]]
             y = ds.y[split["test"]]
             scores, seconds = {}, {}
             for spec in members:
-                encoder, use_fgp, use_zc = parse(spec)
+                encoder, pruned, use_fgp, use_zc = parse(spec)
+                graphs = graphs_of(pruned)
+                train = [graphs[i] for i in split["train"]]
+                val = [graphs[i] for i in split["val"]]
+                test = [graphs[i] for i in split["test"]]
                 torch.manual_seed(seed)
                 model = build(encoder, len(proxies))
                 if use_fgp:
-                    path = osp.join(args.out, f"fgp_{encoder}_e{args.fgp_epochs}_{args.fgp_proxy}_s{seed}.pt")
+                    tag = f"{encoder}{'_pruned' if pruned else ''}_e{args.fgp_epochs}_{args.fgp_proxy}"
+                    path = osp.join(args.out, f"fgp_{tag}_s{seed}.pt")
                     if osp.exists(path):
                         model.load_state_dict(torch.load(path, weights_only=True))
                     else:
@@ -148,7 +162,7 @@ def main():
                                         proxy_field="zc" if fgp_index is not None else None,
                                         proxy_index=fgp_index or 0)
                         r = fgp_pretrain(model, graphs, cfg)
-                        pretrain_seconds.setdefault(encoder, []).append(r.wall_time)
+                        pretrain_seconds.setdefault(tag, []).append(r.wall_time)
                         torch.save(model.state_dict(), path)
                 if use_zc:
                     model = ProxyFusion.wrap(model, len(proxies))
