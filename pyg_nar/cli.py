@@ -108,7 +108,7 @@ def cmd_quickstart(args) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from pyg_nar import __version__
-    from pyg_nar.pipeline import DATASETS, MODELS
+    from pyg_nar.recipes import DATASETS, RECIPES
 
     p = argparse.ArgumentParser(
         prog="pyg-nar", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
@@ -119,8 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="torch CPU threads (default 1: the predictors are small, and more threads "
                         "mostly add synchronisation, badly so on a busy machine)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    models = "\n".join(f"  {k:<14} {r.description}" for k, r in MODELS.items())
-    datasets = "\n".join(f"  {k:<14} {d}" for k, (d, _) in DATASETS.items())
+    models = "\n".join(f"  {k:<14} {r.description}" for k, r in RECIPES.items())
+    datasets = "\n".join(f"  {k:<14} {d.description}" for k, d in DATASETS.items())
 
     def common(q, cache=True):
         if cache:
@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=f"models:\n{models}\n\ndatasets (NAME or NAME:OPTION):\n{datasets}",
                        description="Train a predictor on a dataset under a split protocol; the "
                                    "checkpoint folder holds weights, config, transform, vocabulary and metrics.")
-    t.add_argument("model", help="one of: " + ", ".join(MODELS))
+    t.add_argument("model", help="one of: " + ", ".join(RECIPES))
     t.add_argument("dataset", help="e.g. nasbench201, nasbench_graph:cora, nb201-latency:gold_6226, nnlqp:FOLDER")
     t.add_argument("--out", required=True, help="checkpoint folder to create (never overwritten)")
     t.add_argument("--protocol", default="narformer", choices=["narformer", "flowerformer"],

@@ -164,8 +164,10 @@ def test_pipeline_model_kwargs_reach_the_model_and_the_checkpoint(data_root, tmp
     assert model.config["num_layers"] == 1 and model.config["channels"] == 16
     assert len(model.layers) == 1
     # NAR-Former's accuracy recipe: the pipeline's CPU size, linear head, ranking loss
-    net = pipeline.MODELS["narformer"].build(pipeline.MODELS["narformer"].transform()(
+    from pyg_nar.recipes import DATASETS, NARFORMER_CPU_SIZE, RECIPES
+    recipe = RECIPES["narformer"]
+    net = recipe.build(recipe.transform("accuracy", DATASETS["nasbench101"])(
         pipeline.load_dataset("nasbench101", str(tmp_path / "data"))[0]), 5, "accuracy")
-    assert net.config["dim"] == pipeline.NARFORMER_CPU_SIZE["dim"] and net.config["output"] == "linear"
-    cfg = pipeline.MODELS["narformer"].config("accuracy", {"epochs": 3})
+    assert net.config["dim"] == NARFORMER_CPU_SIZE["dim"] and net.config["output"] == "linear"
+    cfg = recipe.config("accuracy", {"epochs": 3})
     assert (cfg.loss, cfg.ema_decay, cfg.ac_weight, cfg.epochs) == ("hinge", None, 0.0, 3)

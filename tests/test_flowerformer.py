@@ -18,7 +18,6 @@ import torch
 from torch_geometric.data import Batch, Data
 
 from pyg_nar.models import FlowerFormer
-from pyg_nar.models.flowerformer import official_parameter_count
 from pyg_nar.nn import FlowAttention, FlowMessagePassing, flow_schedule
 from pyg_nar.transforms import FlowMask, TopologicalGenerations
 
@@ -187,6 +186,18 @@ def test_attention_matches_dense_masked_attention():
     a = torch.softmax(scores.masked_fill(~mask, float("-inf")), -1)
     ref = attn.out_proj(torch.einsum("hij,jhd->ihd", a, v).reshape(10, 16))
     torch.testing.assert_close(attn(x, data.flow_index), ref, atol=1e-5, rtol=1e-5)
+
+
+def official_parameter_count(model: FlowerFormer) -> int:
+    """The parameter count the official code reports for the same configuration.
+
+    Adds the parameters that exist there but cannot change the output: per layer the unused
+    ``to_tqk`` projection (``d x 2d``) and, per flow direction, the ``Linear(d, d)`` of the
+    constant edge embedding; plus that embedding (``d``).
+    """
+    d, layers = model.config["channels"], model.config["num_layers"]
+    ours = sum(p.numel() for p in model.parameters())
+    return ours + layers * (d * 2 * d + 2 * (d * d + d)) + d
 
 
 def test_paper_parameter_count():
