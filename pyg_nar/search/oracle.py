@@ -7,12 +7,12 @@ from typing import Sequence
 
 import numpy as np
 
-from pyg_nar.errors import ArchitectureError
+from pyg_nar.errors import ArchitectureError, PygNarError
 
 __all__ = ["BenchmarkOracle", "BudgetExhausted", "SearchResult"]
 
 
-class BudgetExhausted(RuntimeError):
+class BudgetExhausted(PygNarError, RuntimeError):
     """A query beyond the oracle's budget."""
 
 
