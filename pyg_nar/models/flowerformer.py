@@ -32,8 +32,7 @@ from torch_geometric.nn import global_mean_pool
 from pyg_nar.models.base import Predictor
 from pyg_nar.models.common import OutputMap, check_ops, require_field, resolve_output
 from pyg_nar.models.registry import register_model
-from pyg_nar.nn import FlowAttention, FlowMessagePassing, flow_schedule
-from pyg_nar.nn.flow_message_passing import FlowSchedule
+from pyg_nar.nn import FlowAttention, FlowMessagePassing, FlowSchedule, flow_schedule
 
 __all__ = ["FlowerFormer", "FlowerFormerLayer"]
 
@@ -73,7 +72,10 @@ class FlowerFormerLayer(nn.Module):
     def forward(self, h: Tensor, edge_index: Tensor, node_gen: Tensor, flow_index: Tensor,
                 schedule: FlowSchedule | None = None) -> Tensor:
         """With a ``schedule``, ``h`` and ``flow_index`` are in its generation order."""
-        h_flow = self.flow(h, edge_index, node_gen, schedule=schedule, presorted=schedule is not None)
+        if schedule is None:
+            h_flow = self.flow(h, edge_index, node_gen)
+        else:
+            h_flow = self.flow(h, schedule=schedule, presorted=True)
         h_flow = self.norm_flow(h + F.dropout(h_flow, self.dropout, self.training))
         h_glob = self.attn(h, flow_index)
         h_glob = self.norm_attn(h + F.dropout(h_glob, self.dropout, self.training))
@@ -154,9 +156,4 @@ class FlowerFormer(Predictor):
         index = op.new_zeros(op.numel()) if index is None else index.index_select(0, schedule.perm)
         out = self.head(global_mean_pool(h, index, size=getattr(batch, "num_graphs", None))).view(-1)
         return self.output(out)
-
-    @property
-    def num_steps(self) -> int:
-        """Generation steps taken by the flow encoders in the last forward (2 x depth x layers)."""
-        return sum(layer.flow.num_steps for layer in self.layers)
 
