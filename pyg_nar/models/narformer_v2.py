@@ -44,7 +44,7 @@ from pyg_nar.models.common import (OutputMap, StaticEncoder, check_ops, mlp, nod
                                    require_field, resolve_output, resolve_static_scale,
                                    symmetric_adjacency)
 from pyg_nar.models.registry import register_model
-from pyg_nar.nn.graph_aided_attention import NARFormerV2Layer
+from pyg_nar.nn import NARFormerV2Layer
 from pyg_nar.transforms.tokenize_v2 import TRANS_FREQS, TokenizeV2, transformer_sinusoid
 
 __all__ = ["NARFormerV2", "transformer_sinusoid"]
