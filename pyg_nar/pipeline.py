@@ -26,8 +26,8 @@ from torch_geometric.data import Data
 
 from pyg_nar import metrics as M
 from pyg_nar.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from pyg_nar.errors import PipelineError
-from pyg_nar.recipes import dataset_spec, dataset_task, load_dataset, model_recipe
+from pyg_nar.errors import DataFileError, PipelineError
+from pyg_nar.recipes import check_job, dataset_task, load_dataset, missing_data
 from pyg_nar.splits import flowerformer_split, narformer_split
 from pyg_nar.training import fit, predict as predict_values
 
@@ -73,11 +73,8 @@ def train(model: str, dataset: str, out: str, protocol: str = "narformer", train
     ``overrides`` (:class:`~pyg_nar.training.TrainConfig`: ``batch_size``, ``lr``, ...).
     Returns the metrics on the split's test (and held-out) part, also saved in ``out``.
     """
-    recipe = model_recipe(model)
-    spec, _ = dataset_spec(dataset)
+    recipe, spec = check_job(model, dataset)
     task = spec.task
-    if task not in recipe.tasks:
-        raise PipelineError(f"{model} predicts {', '.join(recipe.tasks)}, but {dataset} is a {task} dataset")
     if osp.exists(osp.join(out, "model.pt")):
         raise PipelineError(f"{out} already holds a checkpoint; choose another --out or remove it")
     transform = recipe.transform(task, spec)
@@ -269,11 +266,17 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
 
     ``nb201_epochs``: model -> epochs (default :data:`QUICKSTART_NB201_EPOCHS`).
     Measurements in ``out/zoo`` are kept and resumed; every run's checkpoints go to a new
-    ``out/run-K``. Returns ``{"latency": rows, "nb201": rows}``.
+    ``out/run-K``. Returns ``{"latency": rows, "nb201": rows}``. Whether the NB201 data is
+    there is checked first: with ``nb201=True`` its absence is a
+    :class:`~pyg_nar.errors.DataFileError` before any work, with ``nb201=None`` one line of
+    ``log`` saying which files were looked for, where, and how to set ``PYG_NAR_DATA``.
     """
-    from pyg_nar.datasets.paths import data_root
-
     nb201_epochs = dict(QUICKSTART_NB201_EPOCHS if nb201_epochs is None else nb201_epochs)
+    no_nb201 = missing_data("nasbench201")
+    if nb201 and no_nb201:
+        raise DataFileError(no_nb201)
+    if nb201 is None and no_nb201:
+        log(f"NAS-Bench-201 part will be skipped: {no_nb201}")
     zoo = osp.join(out, "zoo")
     log(f"[1/3] measuring {per_family} models of each zoo family on this machine, batch "
         f"{QUICKSTART_BATCH} -> {zoo}")
@@ -289,9 +292,8 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
                      "MAPE %": 100 * res["test"]["mape"], "Acc(10%) %": 100 * res["test"]["acc_10"],
                      "train s": res["train_seconds"]})
     result = {"latency": rows, "run_dir": run_dir}
-    have_nb201 = osp.isfile(osp.join(data_root(), "nasbench201", "nb201_accuracy.csv.gz"))
     if nb201 is None:
-        nb201 = have_nb201
+        nb201 = no_nb201 is None
     if nb201:
         result["nb201"] = []
         for model, n_epochs in nb201_epochs.items():
@@ -303,8 +305,8 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
                                     "tau (all 15,625)": res["test"]["kendall_tau"],
                                     "tau (held-out)": res["heldout"]["kendall_tau"],
                                     "train s": res["train_seconds"]})
-    elif have_nb201:
+    elif no_nb201 is None:
         log("[3/3] NAS-Bench-201 skipped, as asked")
     else:
-        log(f"[3/3] skipped: no NAS-Bench-201 data under {data_root()} (set PYG_NAR_DATA)")
+        log(f"[3/3] NAS-Bench-201 skipped: {no_nb201}")
     return result
