@@ -166,7 +166,11 @@ class NB201Encoding(SpaceEncoding):
         return torch.cat([count(choices), count(live)], 1).float()
 
     def flops(self, choices: Tensor) -> np.ndarray:
-        return np.array([nb201_flops(self.to_str(row)) for row in choices.tolist()])
+        # nb201_flops adds one term per edge operation: the empty cell's FLOPs plus, per edge,
+        # what its operation adds
+        empty = nb201_flops(self.to_str([0] * 6))
+        extra = np.array([nb201_flops(self.to_str([c] + [0] * 5)) - empty for c in range(len(NB201_OPS))])
+        return np.round(empty + extra[choices.numpy()].sum(1), 6)  # MACs / 1e6: exact ties stay ties
 
     def degenerate(self, choices: Tensor) -> Tensor:
         return ~self.live(choices).any(1)
@@ -211,7 +215,8 @@ class FBNetEncoding(SpaceEncoding):
         return self._per_layer(choices).sum(1).float()
 
     def flops(self, choices: Tensor) -> np.ndarray:
-        return (self._per_layer(choices)[..., :2].sum((1, 2)) + self._flops_const).numpy()
+        flops = self._per_layer(choices)[..., :2].sum((1, 2)) + self._flops_const
+        return np.round(flops.numpy(), 6)  # MACs / 1e6: exact ties stay ties
 
 
 SPACES = {"nasbench201": NB201Encoding, "fbnet": FBNetEncoding}

@@ -165,3 +165,22 @@ def test_rebuilt_from_config_and_state_dict(nb201_model, tmp_path):
     again = type(adapted).from_config(config, torch.load(path, weights_only=True))
     np.testing.assert_allclose(again.predict(CELLS[:500]), adapted.predict(CELLS[:500]), rtol=1e-6)
     assert again.name == "mine" and again.families == adapted.families
+
+
+def test_encodings_agree_with_the_spaces():
+    from pyg_nar.spaces import fbnet_costs, nb201_flops
+    sample = CELLS[::97]
+    np.testing.assert_allclose(NB.flops(NB.choice_matrix(sample)), [nb201_flops(c) for c in sample], rtol=1e-12)
+    fb = FBNetEncoding()
+    rng = np.random.default_rng(3)
+    archs = [rng.integers(0, 9, 22).tolist() for _ in range(20)]
+    c = fb.choice_matrix(archs)
+    np.testing.assert_allclose(fb.flops(c), [fbnet_costs(a)["mflops"] for a in archs], rtol=1e-12)
+    costs = fb.costs(c).double().numpy()
+    np.testing.assert_allclose(costs[:, :2].sum(1) + fb._flops_const, fb.flops(c), rtol=1e-6)  # float32 costs
+    assert NB.onehot(NB.choice_matrix(CELLS[:3])).shape == (3, 60) and fb.onehot(c).shape == (20, 198)
+    # graphs of another space are not architectures of this one
+    with pytest.raises(ArchitectureError, match="graphs must have 8 nodes"):
+        NB.choice_matrix(next(iter(DataLoader([fbnet_graph(archs[0])], batch_size=1))))
+    with pytest.raises(ArchitectureError, match=r"must be \[N, 22\]"):
+        fb.choice_matrix(np.zeros((2, 6), dtype=int))
