@@ -154,8 +154,9 @@ def adapt(model: MultiDeviceLatency, measured, *, top: int = 3, lambdas: Sequenc
 
     Each family of :data:`FAMILIES` is a linear model of the measured latencies on features of
     the pre-trained model: its per-device heads (ridge, or non-negative weights: "the new device is
-    a positive mix of the sources"), its embedding (ridge), or, in milliseconds, a non-negative
-    combination of the sources' additive tables and the space's physical cost counts. Every
+    a positive mix of the sources"), its embedding (ridge), in milliseconds a non-negative
+    combination of the sources' additive tables and the space's physical cost counts, or the
+    network's FLOPs (a log-log line with a non-negative slope). Every
     family is scored by leave-one-out (10-fold above 50 measurements) RMSE of log-latency, ridge
     penalties chosen from ``lambdas`` the same way; the ``top`` best families are averaged in log
     space. NB201 cells with no input-to-output path are left out of the fit (their latency is
