@@ -1,15 +1,15 @@
 r"""NNLQP latency dataset (Liu et al., ICPP 2022): whole ONNX networks with measured latencies.
 
 The folder layout is NNLQP's own, so a real NNLQP download and a folder built by
-:func:`pyg_nar.latency.build_latency_dataset` load with the same class::
+:func:`pyg_nar.networks.build_latency_dataset` load with the same class::
 
     root/
       gt.txt          GraphID OnnxPath BatchSize Latency(ms) ModelType PlatformId [Stage]
       onnx/...        the ONNX files (paths in gt.txt are relative to root; weights optional)
       processed/      written by this class
 
-Each line becomes one graph from :func:`pyg_nar.onnx.from_onnx` at the line's batch size, with
-``y`` = latency in ms, ``arch_id`` = GraphID, ``model_type`` ``[1]`` (index into
+Each line becomes one graph from :func:`pyg_nar.networks.from_onnx` at the line's batch size,
+with ``y`` = latency in ms, ``arch_id`` = GraphID, ``model_type`` ``[1]`` (index into
 ``dataset.model_types``) and ``platform`` ``[1]`` (index into ``dataset.platforms``).
 """
 from __future__ import annotations
@@ -22,10 +22,37 @@ from typing import Callable, Iterable
 import torch
 from torch_geometric.data import InMemoryDataset
 
-from pyg_nar.latency import read_gt
-from pyg_nar.onnx import GRAPH_FORMAT_VERSION, ONNX_OP_VOCAB_VERSION, from_onnx, onnx_op_vocab
+from pyg_nar.networks.onnx_graph import from_onnx
+from pyg_nar.networks.vocab import GRAPH_FORMAT_VERSION, ONNX_OP_VOCAB_VERSION, onnx_op_vocab
 
-__all__ = ["NNLQP"]
+__all__ = ["NNLQP", "read_gt"]
+
+
+def read_gt(path: str) -> list[dict]:
+    """Parse an NNLQP ``gt.txt``: ``GraphID OnnxPath BatchSize Latency(ms) ModelType PlatformId
+    [Stage]`` per line (whitespace-separated; blank lines and ``#`` comments skipped).
+    Paths are relative to the folder of ``gt.txt``. A malformed line is a ``ValueError``
+    naming the file and line."""
+    rows = []
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts or parts[0].startswith("#"):
+                continue
+            if len(parts) < 6:
+                raise ValueError(
+                    f"{path}:{lineno}: expected 'GraphID OnnxPath BatchSize Latency(ms) ModelType "
+                    f"PlatformId [Stage]', got {line.strip()!r}")
+            try:
+                rows.append({"graph_id": int(parts[0]), "onnx_path": parts[1],
+                             "batch_size": int(parts[2]), "latency_ms": float(parts[3]),
+                             "model_type": parts[4], "platform": parts[5],
+                             "stage": parts[6] if len(parts) > 6 else None})
+            except ValueError as e:
+                if not rows and lineno == 1:  # a header line
+                    continue
+                raise ValueError(f"{path}:{lineno}: {e} in {line.strip()!r}") from None
+    return rows
 
 
 def _convert(job):
@@ -38,7 +65,7 @@ class NNLQP(InMemoryDataset):
 
     Args:
         root: the folder holding ``gt.txt`` (NNLQP's ``dataset/unseen_structure`` or a folder
-            from :func:`~pyg_nar.latency.build_latency_dataset`).
+            from :func:`~pyg_nar.networks.build_latency_dataset`).
         model_types: keep only these model types (5th column, e.g. ``["resnet", "vgg"]``).
         platforms: keep only these platform ids (6th column).
         gt_file: the ground-truth file name (``"gt_stage.txt"`` for NNLQP's staged split).
@@ -52,7 +79,7 @@ class NNLQP(InMemoryDataset):
     (the optional 7th column of each kept line, before ``pre_filter``, or ``None``).
 
     Processed files are keyed by a hash of ``gt.txt``, the filters and the vocabulary and
-    graph-format versions of :mod:`pyg_nar.onnx`:
+    graph-format versions of :mod:`pyg_nar.networks.vocab`:
     they are reused while those stay the same and rebuilt when ``gt.txt`` changes.
     """
 
@@ -70,7 +97,7 @@ class NNLQP(InMemoryDataset):
             raise FileNotFoundError(
                 f"{gt_path} not found: NNLQP needs a folder with {gt_file} and the ONNX files it "
                 f"lists (NNLQP's dataset/unseen_structure, or build one with "
-                f"pyg_nar.latency.build_latency_dataset)")
+                f"pyg_nar.networks.build_latency_dataset)")
         with open(gt_path, "rb") as f:
             digest = hashlib.sha1(f.read())
         digest.update(json.dumps([self.model_type_filter, self.platform_filter,
