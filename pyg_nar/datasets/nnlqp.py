@@ -14,14 +14,13 @@ with ``y`` = latency in ms, ``arch_id`` = GraphID, ``model_type`` ``[1]`` (index
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os.path as osp
 from typing import Callable, Iterable
 
 import torch
-from torch_geometric.data import InMemoryDataset
 
+from pyg_nar.datasets.base import BenchmarkDataset
 from pyg_nar.networks.onnx_graph import from_onnx
 from pyg_nar.networks.vocab import GRAPH_FORMAT_VERSION, ONNX_OP_VOCAB_VERSION, onnx_op_vocab
 
@@ -60,7 +59,7 @@ def _convert(job):
     return from_onnx(path, batch_size=batch_size)
 
 
-class NNLQP(InMemoryDataset):
+class NNLQP(BenchmarkDataset):
     r"""Latency dataset over an NNLQP-layout folder (``gt.txt`` + ONNX files).
 
     Args:
@@ -78,9 +77,10 @@ class NNLQP(InMemoryDataset):
     name in ``gt.txt``, filtered or not, so indices agree across filtered views), ``stages``
     (the optional 7th column of each kept line, before ``pre_filter``, or ``None``).
 
-    Processed files are keyed by a hash of ``gt.txt``, the filters and the vocabulary and
-    graph-format versions of :mod:`pyg_nar.networks.vocab`:
-    they are reused while those stay the same and rebuilt when ``gt.txt`` changes.
+    Processed files are fingerprinted as every :class:`BenchmarkDataset`'s: by ``gt.txt``, the
+    filters, the vocabulary and graph-format versions of :mod:`pyg_nar.networks.vocab` and the
+    ``pre_transform``: they are reused while those stay the same and rebuilt when ``gt.txt``
+    changes.
     """
 
     def __init__(self, root: str, model_types: Iterable[str] | None = None,
@@ -89,6 +89,7 @@ class NNLQP(InMemoryDataset):
                  pre_filter: Callable | None = None, force_reload: bool = False,
                  num_workers: int = 1):
         self.gt_file = gt_file
+        self.name = f"nnlqp_{osp.splitext(gt_file)[0]}"
         self.num_workers = int(num_workers)
         self.model_type_filter = sorted(model_types) if model_types is not None else None
         self.platform_filter = sorted(str(p) for p in platforms) if platforms is not None else None
@@ -98,12 +99,6 @@ class NNLQP(InMemoryDataset):
                 f"{gt_path} not found: NNLQP needs a folder with {gt_file} and the ONNX files it "
                 f"lists (NNLQP's dataset/unseen_structure, or build one with "
                 f"pyg_nar.networks.build_latency_dataset)")
-        with open(gt_path, "rb") as f:
-            digest = hashlib.sha1(f.read())
-        digest.update(json.dumps([self.model_type_filter, self.platform_filter,
-                                  ONNX_OP_VOCAB_VERSION, GRAPH_FORMAT_VERSION,
-                                  repr(pre_transform)]).encode())
-        self._key = digest.hexdigest()[:16]
         all_rows = read_gt(gt_path)
         # names index over the whole file, so filtered views (leave-one-family-out) agree
         self.model_types = sorted({r["model_type"] for r in all_rows})
@@ -116,32 +111,21 @@ class NNLQP(InMemoryDataset):
         stages = [r["stage"] for r in self.rows]
         self.stages = stages if any(s is not None for s in stages) else None
         self.op_vocab = onnx_op_vocab()
-        super().__init__(root, transform, pre_transform, pre_filter, force_reload=force_reload)
-        self.load(self.processed_paths[0])
+        # NNLQP's layout: gt.txt and onnx/ directly under root, which is also the raw folder
+        super().__init__(root, osp.expanduser(root), transform, pre_transform, pre_filter,
+                         force_reload, log=True)
 
     def _keep(self, row) -> bool:
         return ((self.model_type_filter is None or row["model_type"] in self.model_type_filter)
                 and (self.platform_filter is None or row["platform"] in self.platform_filter))
 
     @property
-    def raw_dir(self) -> str:
-        return self.root  # NNLQP's layout: gt.txt and onnx/ directly under root
-
-    @property
     def raw_file_names(self) -> list[str]:
         return [self.gt_file]
 
-    @property
-    def processed_dir(self) -> str:
-        # one folder per key, so each pre_transform keeps its own processed graphs
-        return osp.join(self.root, "processed", f"nnlqp_{osp.splitext(self.gt_file)[0]}_{self._key}")
-
-    @property
-    def processed_file_names(self) -> list[str]:
-        return ["data.pt"]
-
-    def download(self):
-        raise FileNotFoundError(f"{osp.join(self.root, self.gt_file)} not found")
+    def options(self) -> str:
+        return json.dumps({"model_types": self.model_type_filter, "platforms": self.platform_filter,
+                           "vocab": ONNX_OP_VOCAB_VERSION, "graph_format": GRAPH_FORMAT_VERSION})
 
     def process(self):
         mt = {m: i for i, m in enumerate(self.model_types)}
@@ -163,12 +147,8 @@ class NNLQP(InMemoryDataset):
             data.arch_id = torch.tensor([row["graph_id"]], dtype=torch.long)
             data.model_type = torch.tensor([mt[row["model_type"]]], dtype=torch.long)
             data.platform = torch.tensor([pf[row["platform"]]], dtype=torch.long)
-            if self.pre_filter is not None and not self.pre_filter(data):
-                continue
-            if self.pre_transform is not None:
-                data = self.pre_transform(data)
             data_list.append(data)
-        self.save(data_list, self.processed_paths[0])
+        self._save_graphs(data_list)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({len(self)}, model_types={self.model_types})"
