@@ -8,23 +8,35 @@ r"""Whole networks: ONNX import, a zoo of parametric CNN families, latency measu
 * :mod:`~pyg_nar.networks.measure` -- onnxruntime latency and NNLQP-layout latency datasets,
   which :class:`pyg_nar.datasets.NNLQP` loads.
 
-``onnx`` and ``onnxruntime`` are imported only inside the functions that use them.
+Importing this package is cheap: the names below are imported on first use (torch with the
+converter and the zoo; ``onnx`` and ``onnxruntime`` only inside the functions that need them).
 """
-from pyg_nar.errors import OnnxGraphError
-from pyg_nar.networks import zoo
-from pyg_nar.networks.flops import STATIC_FIELDS, static_features
-from pyg_nar.networks.measure import (build_latency_dataset, measure_latency, measure_onnx_folder,
-                                      measurement_noise, prepare_for_runtime)
-from pyg_nar.networks.onnx_graph import (data_inputs, floating_types, from_onnx, load_onnx,
-                                         set_batch_size, strip_weights)
-from pyg_nar.networks.vocab import (GRAPH_FORMAT_VERSION, ONNX_OP_VOCAB, ONNX_OP_VOCAB_VERSION,
-                                    OP_ATTR_FIELDS, onnx_op_vocab)
+from pyg_nar._lazy import lazy_names
 
-__all__ = [
-    "from_onnx", "load_onnx", "strip_weights", "data_inputs", "set_batch_size",
-    "floating_types", "OnnxGraphError",
-    "onnx_op_vocab", "ONNX_OP_VOCAB", "ONNX_OP_VOCAB_VERSION", "GRAPH_FORMAT_VERSION",
-    "OP_ATTR_FIELDS", "STATIC_FIELDS", "static_features",
-    "measure_latency", "prepare_for_runtime", "build_latency_dataset", "measure_onnx_folder",
-    "measurement_noise", "zoo",
-]
+#: public name -> module that defines it (imported on first access)
+_LAZY = {
+    "from_onnx": "pyg_nar.networks.onnx_graph",
+    "load_onnx": "pyg_nar.networks.onnx_graph",
+    "strip_weights": "pyg_nar.networks.onnx_graph",
+    "data_inputs": "pyg_nar.networks.onnx_graph",
+    "set_batch_size": "pyg_nar.networks.onnx_graph",
+    "floating_types": "pyg_nar.networks.onnx_graph",
+    "OnnxGraphError": "pyg_nar.errors",
+    "onnx_op_vocab": "pyg_nar.networks.vocab",
+    "ONNX_OP_VOCAB": "pyg_nar.networks.vocab",
+    "ONNX_OP_VOCAB_VERSION": "pyg_nar.networks.vocab",
+    "GRAPH_FORMAT_VERSION": "pyg_nar.networks.vocab",
+    "OP_ATTR_FIELDS": "pyg_nar.networks.vocab",
+    "STATIC_FIELDS": "pyg_nar.networks.flops",
+    "static_features": "pyg_nar.networks.flops",
+    "measure_latency": "pyg_nar.networks.measure",
+    "prepare_for_runtime": "pyg_nar.networks.measure",
+    "build_latency_dataset": "pyg_nar.networks.measure",
+    "measure_onnx_folder": "pyg_nar.networks.measure",
+    "measurement_noise": "pyg_nar.networks.measure",
+    "zoo": "pyg_nar.networks.zoo",
+}
+
+__all__ = list(_LAZY)
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -24,6 +24,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from pyg_nar.datasets.nnlqp import read_gt
 from pyg_nar.errors import OnnxGraphError
 from pyg_nar.networks import zoo
 from pyg_nar.networks.onnx_graph import floating_types, load_onnx, set_batch_size, strip_weights
@@ -245,8 +246,6 @@ def _configs(path: str) -> dict:
 
 def _measured(gt_path: str) -> tuple[set, int]:
     """What ``gt_path`` already holds: ``{(onnx_path, batch_size, platform)}`` and the next GraphID."""
-    from pyg_nar.datasets.nnlqp import read_gt
-
     done, next_id = set(), 0
     if osp.isfile(gt_path):
         for row in read_gt(gt_path):
@@ -305,8 +304,6 @@ def measurement_noise(root: str, num_samples: int = 20, seed: int = 0, threads: 
     between two measurements of the same models is the noise floor for any latency predictor
     trained on these labels: ``mape`` includes the drift of the machine's load since the
     dataset was built, ``mape_back_to_back`` only the noise of the moment."""
-    from pyg_nar.datasets.nnlqp import read_gt
-
     rows = read_gt(osp.join(root, GT_FILE))
     if not rows:
         raise ValueError(f"{osp.join(root, GT_FILE)}: no measurements to re-measure")
