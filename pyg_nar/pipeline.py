@@ -9,7 +9,7 @@ r"""The jobs of the ``pyg-nar`` command, as Python functions (the CLI only parse
 * :func:`evaluate` -- a checkpoint on a split of a dataset: metrics (JSON) and a PNG of
   predicted vs. true values;
 * :func:`predict` -- a checkpoint on ONNX files or NB201 arch strings;
-* :func:`measure` -- a latency dataset of this machine (:func:`pyg_nar.latency.build_latency_dataset`).
+* :func:`measure` -- a latency dataset of this machine (:func:`pyg_nar.networks.build_latency_dataset`).
 
 Accuracy datasets are scored by ranking (Kendall's tau, Spearman's rho, precision@K), latency
 datasets by MAPE and Acc(10%).
@@ -183,7 +183,7 @@ def _input_graph(item: str, batch_size: int | None) -> tuple[Data, str]:
         return nb201_cell_graph(item), "nasbench201"
     if not osp.isfile(item):
         raise PipelineError(f"{item}: no such file (give ONNX files or NB201 arch strings)")
-    from pyg_nar.onnx import from_onnx
+    from pyg_nar.networks import from_onnx
     return from_onnx(item, batch_size=batch_size), "onnx"
 
 
@@ -193,7 +193,7 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
     Rows hold ``input`` and ``prediction`` (accuracy in percent, latency in ms) and, for ONNX
     inputs, ``mflops`` and ``mparams`` from the graph's static features."""
     from pyg_nar.datasets.nasbench201 import NB201_VOCAB
-    from pyg_nar.onnx import onnx_op_vocab
+    from pyg_nar.networks import onnx_op_vocab
 
     model, transform, info, extra = _load(checkpoint)
     vocab = list(info.get("op_vocab") or [])
@@ -219,11 +219,10 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
 def measure(out: str, families: list[str] | None = None, per_family: int = 10, seed: int = 0,
             threads: int = 1, batch_sizes: tuple[int, ...] = (1,), repeats: int = 20,
             progress: bool = True, onnx_dir: str | None = None) -> str:
-    """Measure a latency dataset of this machine from :mod:`pyg_nar.zoo`, or from the ONNX
+    """Measure a latency dataset of this machine from :mod:`pyg_nar.networks.zoo`, or from the ONNX
     files below ``onnx_dir`` (resumable: a re-run keeps what ``gt.txt`` holds and continues).
     Returns ``out``; load it as ``nnlqp:<out>``."""
-    from pyg_nar import zoo
-    from pyg_nar.latency import build_latency_dataset, measure_onnx_folder
+    from pyg_nar.networks import build_latency_dataset, measure_onnx_folder, zoo
 
     if onnx_dir is not None:
         if not osp.isdir(onnx_dir):
