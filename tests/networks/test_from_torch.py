@@ -20,18 +20,13 @@ def own_tmp(tmp_path, monkeypatch):
     return folder
 
 
-def _example(model, cfg, batch_size=1):
-    s = cfg["input_size"]
-    return model.example_input(batch_size, s) if hasattr(model, "example_input") else torch.randn(batch_size, 3, s, s)
-
-
 @pytest.mark.parametrize("family", list(zoo.REGISTRY))
 def test_every_zoo_family(family, own_tmp):
     cfg = zoo.sample_config(family, 0)
     if family in zoo.FAMILIES:
         cfg["input_size"] = 32  # small and fast; the attention families fix their own sizes
     model = zoo.build_model(cfg)
-    d = from_torch(model, _example(model, cfg))
+    d = from_torch(model, zoo.example_input(model, cfg["input_size"]))
     ops = [ONNX_OP_VOCAB[i] for i in d.op.tolist()]
     assert ops[0] == "Input" and d.num_nodes > 8
     assert "Conv" in ops or "MatMul" in ops

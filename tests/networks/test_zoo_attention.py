@@ -74,7 +74,8 @@ def test_export_runs_at_any_batch_and_converts(family, tmp_path):
     assert sum(n.op_type == "LayerNormalization" for n in graph.node) >= 2  # opset 17: one op
     # dynamic batch: exported at batch 1, onnxruntime agrees with torch at batch 3
     s = cfg["input_size"]
-    x = model.example_input(3, s) if family == "bert" else torch.randn(3, 3, s, s)
+    x = zoo.example_input(model, s, 3)
+    assert x.dtype == (torch.int64 if family == "bert" else torch.float32)
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     (got,) = session.run(None, {"input": x.numpy()})
     with torch.no_grad():

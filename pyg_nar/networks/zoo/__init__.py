@@ -40,7 +40,8 @@ from pyg_nar.networks.zoo.squeezenet import SQUEEZENET
 from pyg_nar.networks.zoo.vgg import VGG
 from pyg_nar.networks.zoo.vit import VIT
 
-__all__ = ["FAMILIES", "ATTENTION_FAMILIES", "REGISTRY", "Family", "build_model", "export_onnx", "sample_config"]
+__all__ = ["FAMILIES", "ATTENTION_FAMILIES", "REGISTRY", "Family", "build_model", "example_input",
+           "export_onnx", "sample_config"]
 
 #: Family name -> :class:`Family`: NNLQP's ten model types in its order, then the attention
 #: families. :func:`~pyg_nar.networks.build_latency_dataset` interleaves the families it is
@@ -90,17 +91,22 @@ def build_model(config: dict) -> nn.Module:
     return model.eval()
 
 
+def example_input(model: nn.Module, input_size: int, batch_size: int = 1) -> torch.Tensor:
+    """A random input of a zoo model: a ``(batch_size, 3, input_size, input_size)`` image, or
+    what the model's ``example_input(batch_size, input_size)`` returns (the BERT family: int64
+    token ids of sequence length ``input_size``)."""
+    make = getattr(model, "example_input", None)
+    return make(batch_size, input_size) if make else torch.randn(batch_size, 3, input_size, input_size)
+
+
 def export_onnx(model: nn.Module, path: str, input_size: int, batch_size: int = 1,
                 opset: int = 17) -> str:
     """Export ``model`` to ONNX with the TorchScript exporter (``dynamo=False``: the dynamo
     exporter needs ``onnxscript``). The batch dimension is dynamic, so one file serves every
     batch size; BatchNorm is folded into the convolutions (eval mode, constant folding).
 
-    The input is a ``(batch_size, 3, input_size, input_size)`` image, or what the model's
-    ``example_input(batch_size, input_size)`` returns (the BERT family: int64 token ids of
-    sequence length ``input_size``); it is named ``input``, the output ``output``."""
-    make = getattr(model, "example_input", None)
-    x = make(batch_size, input_size) if make else torch.randn(batch_size, 3, input_size, input_size)
+    The input (:func:`example_input`) is named ``input``, the output ``output``."""
+    x = example_input(model, input_size, batch_size)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tracing tiny tensors: extra threads only add contention
     try:

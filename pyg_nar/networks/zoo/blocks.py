@@ -30,7 +30,7 @@ class Family:
             with a parameter that must divide it (the ViT's patch size).
 
     A model whose input is not a ``(B, 3, S, S)`` image defines ``example_input(batch_size,
-    input_size)``, the tensor :func:`~pyg_nar.networks.zoo.export_onnx` exports it with (the
+    input_size)``: :func:`~pyg_nar.networks.zoo.example_input` and ``export_onnx`` use it (the
     BERT family: int64 token ids, ``input_size`` being the sequence length).
     """
     name: str
