@@ -110,7 +110,7 @@ def flow_only(model: FlowerFormer, batch) -> None:
     schedule = flow_schedule(batch.edge_index, batch.node_gen, batch.num_nodes)
     h = torch.randn(batch.num_nodes, model.config["channels"])
     for layer in model.layers:
-        h = layer.flow(h, batch.edge_index, batch.node_gen, schedule=schedule, presorted=True)
+        h = layer.flow(h, schedule=schedule, presorted=True)
 
 
 def flops(model, batch) -> int:
@@ -213,7 +213,7 @@ def main():
                 t_flow = best_time(lambda: flow_only(model, batch), reps)
             f_ff, f_gcn = flops(model, batch), flops(gcn, batch)
             ratio, fratio = t_ff / t_gcn, f_ff / f_gcn
-            steps = model.num_steps
+            steps = len(model.layers) * flow_schedule(batch.edge_index, batch.node_gen).num_steps
             print(f"{kind + ' ' + str(n):>12} {int(batch.depth.max()):>6} {t_ff * 1e3:>11.1f}ms "
                   f"{t_gcn * 1e3:>8.2f}ms {ratio:>10.0f}x {fratio:>10.1f}x {ratio / fratio:>8.1f}x "
                   f"{steps:>6} {t_flow * 1e3:>8.1f}ms {t_flow * 1e3 / steps:>8.3f} "

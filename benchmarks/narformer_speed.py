@@ -10,7 +10,7 @@ Prints:
 
     python benchmarks/narformer_speed.py [--threads 2] [--epochs 3] [--size paper|pipeline]
 
-``--size pipeline`` times the size ``pyg-nar train narformer`` uses (``pyg_nar.pipeline.
+``--size pipeline`` times the size ``pyg-nar train narformer`` uses (``pyg_nar.recipes.
 NARFORMER_CPU_SIZE``: d=128, 3 encoder blocks) instead of the paper's.
 
 Uses pyg_nar.datasets.NASBench201 + pyg_nar.transforms (Tokenize, FlowConsistentPair) when
@@ -82,7 +82,7 @@ def main():
             data = synthetic_nb201()
     g0 = data[0]
     torch.manual_seed(0)
-    from pyg_nar.pipeline import NARFORMER_CPU_SIZE
+    from pyg_nar.recipes import NARFORMER_CPU_SIZE
     model = NARFormer.from_data(g0, **(NARFORMER_CPU_SIZE if args.size == "pipeline" else {}))
     n_params = sum(p.numel() for p in model.parameters())
     print(f"data: {source}, {len(data)} cells, tokens {tuple(g0.tokens.shape)}; "

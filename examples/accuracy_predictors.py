@@ -1,7 +1,7 @@
 """Accuracy predictors side by side: same splits, same seeds, one table.
 
 Each run is one call of :func:`pyg_nar.pipeline.train` (the project's one training loop, the
-models' recipes of :data:`pyg_nar.pipeline.MODELS`), so what this script prints is what
+models' recipes of :data:`pyg_nar.recipes.RECIPES`), so what this script prints is what
 ``pyg-nar train`` gives. Checkpoints go to ``--out``.
 
 Protocols (``pyg_nar.splits``):
@@ -30,7 +30,8 @@ NAR-Former settings:
   (d 192, 6 blocks, 77 MFLOP per cell).
 
 FlowerFormer on NAS-Bench-Graph uses the paper's settings for it (4 layers, d 256, lr 7e-3,
-batch 1024, margin 0.01); on the cell benchmarks 9 layers, d 64 (the recipe's default).
+batch 1024, margin 0.01: the recipe's ``dataset_settings``); on the cell benchmarks 9 layers,
+d 64 (the recipe's default).
 
 Examples::
 
@@ -54,22 +55,16 @@ import tempfile
 import torch
 
 from pyg_nar import pipeline
+from pyg_nar.recipes import NARFORMER_RANKING
 from pyg_nar.splits import FLOWERFORMER_TRAIN_POOL
 from pyg_nar.training import TrainConfig
-
-#: (model, benchmark) -> (model constructor kwargs, TrainConfig overrides) from the papers
-PAPER_SETTINGS = {
-    ("flowerformer", "nasbench_graph"): (
-        dict(num_layers=4, channels=256),
-        dict(lr=7e-3, batch_size=1024, weight_decay=4.5e-10, margin=0.01)),
-}
 
 #: NAR-Former's training recipes: (model kwargs, TrainConfig overrides)
 NARFORMER_RECIPES = {
     "ranking": ({}, {}),   # the pipeline's recipe for NAR-Former on accuracy
     # TrainConfig.narformer's own values for every key the ranking recipe changes
     "paper": (dict(output="sigmoid"),
-              {k: getattr(TrainConfig.narformer(), k) for k in pipeline.NARFORMER_RANKING}),
+              {k: getattr(TrainConfig.narformer(), k) for k in NARFORMER_RANKING}),
 }
 #: NAR-Former's sizes: the pipeline's (d 128, 3 blocks) or the paper's (d 192, 6 blocks)
 NARFORMER_SIZES = {"pipeline": {}, "paper": dict(dim=192, num_layers=6, head_dim=32)}
@@ -81,11 +76,13 @@ def fmt(values: list[float]) -> str:
     return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
 
 
-def settings(model: str, dataset: str, args) -> tuple[dict, dict]:
+def settings(model: str, args) -> tuple[dict, dict]:
+    """Model kwargs and TrainConfig overrides on top of the recipe table's (NAR-Former's
+    recipe and size flags; nothing for the other models)."""
     if model == "narformer":
         model_kwargs, overrides = NARFORMER_RECIPES[args.narformer_recipe]
         return {**model_kwargs, **NARFORMER_SIZES[args.narformer_size]}, overrides
-    return PAPER_SETTINGS.get((model, dataset.partition(":")[0]), ({}, {}))
+    return {}, {}
 
 
 def run_name(model: str, size: float, seed: int, args) -> str:
@@ -147,7 +144,7 @@ def main():
     for size, n_epochs in zip(args.sizes, epochs):
         train_size = int(size) if size >= 1 else size
         for model in args.models:
-            model_kwargs, overrides = settings(model, args.dataset, args)
+            model_kwargs, overrides = settings(model, args)
             for seed in args.seeds:
                 run_dir = osp.join(out, run_name(model, size, seed, args))
                 r = finished_run(run_dir, args.dataset, args.protocol, train_size, seed, n_epochs)

@@ -1,7 +1,7 @@
 """Latency prediction: the FLOPs baseline vs NNLP vs NAR-Former V2 vs NAR-Former vs FlowerFormer.
 
 (a) Whole networks: an NNLQP-layout folder (``gt.txt`` + ONNX files, e.g. one measured with
-    :func:`pyg_nar.latency.build_latency_dataset`), per model family:
+    :func:`pyg_nar.networks.build_latency_dataset`), per model family:
 
     * in-domain: every family split ``--test-frac`` test / ``--val-frac`` validation / rest
       train (seeded), one model trained on all families' training parts;
@@ -15,6 +15,10 @@
     ``raspi4`` the cells without an input-to-output path (latency < 0.5 ms) are dropped, as the
     data README advises.
 
+Every model is fed, built and trained by its recipe of :data:`pyg_nar.recipes.RECIPES` (the
+one ``pyg-nar train`` uses), with this script's size flags on top (:func:`model_kwargs`) and
+its ``--epochs`` / ``--batch-size`` / ``--lr`` / ``--seed`` as training overrides.
+
 Zoo models (``--zoo-models``): NNLP (NNLQP's 2 x SAGEConv + static features), NAR-Former V2
 (whole-network features, 2 layers), NAR-Former (whole-network tokens: ``Tokenize(num_freqs=16)``,
 480-d as in its supplement, static features at the head) and FlowerFormer (4 layers, d 64,
@@ -24,7 +28,8 @@ slowest to train here.
 
 Metrics: MAPE and Acc(10%) (:mod:`pyg_nar.metrics`). Neural models train with the project's
 loop (:func:`pyg_nar.training.fit`) on the relative MSE ``mean((pred / y - 1)^2)``, Adam
-(weight decay 0), 10% warm-up, model selection on validation MAPE.
+(weight decay 0), 10% warm-up, model selection on validation MAPE
+(:func:`pyg_nar.recipes.latency_config`).
 
 Examples::
 
@@ -39,61 +44,59 @@ import time
 import torch
 
 from pyg_nar.metrics import acc_within, mape
-from pyg_nar.models import NNLP, FLOPsRegression, FlowerFormer, NARFormer, NARFormerV2
+from pyg_nar.recipes import DATASETS, RECIPES, DatasetSpec
 from pyg_nar.splits import group_split
-from pyg_nar.training import TrainConfig, fit, predict
+from pyg_nar.training import fit, predict
+
+#: the zoo rows: column name -> recipe name
+ZOO_MODELS = {"NNLP": "nnlp", "NAR-Former V2": "narformer-v2", "NAR-Former": "narformer",
+              "FlowerFormer": "flowerformer"}
 
 
-def train_config(args, **over) -> TrainConfig:
-    base = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=0.0,
-                warmup=0.1, schedule="linear", loss="relative_mse", select_metric="mape",
-                seed=args.seed, progress=args.progress)
-    return TrainConfig(**{**base, **over})
+def model_kwargs(recipe: str, args, networks: bool) -> dict:
+    """This script's size flags, on top of the recipe's model."""
+    if recipe == "nnlp":
+        return dict(hidden=args.hidden)
+    if recipe == "narformer-v2":
+        return dict(hidden=args.hidden, head_hidden=args.hidden,
+                    **({} if networks else dict(num_layers=args.nb201_layers)))
+    if recipe == "narformer":
+        return dict(dim=args.narformer_dim, num_layers=args.narformer_layers,
+                    head_dim=args.narformer_dim // 6)
+    return {}
 
 
-def zoo_models(args, num_ops: int, example) -> dict:
-    """name -> (constructor of a fresh model, transform adding its input fields or None).
-    FLOPs rows are fitted, not trained. ``example``: one graph of the dataset."""
-    from pyg_nar.transforms import FlowMask, TopologicalGenerations, Tokenize
-    from torch_geometric.transforms import Compose
-
-    tokenize = Tokenize(num_freqs=16)  # whole-network tokens: 15 parts x 32 = 480 (supplement)
-
-    def narformer(tokenized):
-        return NARFormer.from_data(tokenized, output="linear", dim=args.narformer_dim,
-                                   num_layers=args.narformer_layers, head_dim=args.narformer_dim // 6,
-                                   static_dim=tokenized.static_enc.size(-1))
-
-    flow = Compose([TopologicalGenerations(), FlowMask()])
-    return {
-        "NNLP": (lambda: NNLP(num_ops, static_dim=4, hidden=args.hidden), None),
-        "NAR-Former V2": (lambda: NARFormerV2(num_ops, task="latency", network_features=True,
-                                              static_dim=4, hidden=args.hidden,
-                                              head_hidden=args.hidden, num_layers=2), None),
-        "NAR-Former": (lambda: narformer(tokenize(example.clone())), tokenize),
-        "FlowerFormer": (lambda: FlowerFormer(num_ops, channels=64, num_layers=4,
-                                              output="neg_logsigmoid"), flow),
-    }
+def train_and_predict(label: str, recipe_name: str, args, dataset: DatasetSpec, num_ops: int,
+                      train, val, test, batch_size: int = 1024) -> torch.Tensor:
+    """Predictions on ``test`` of the recipe's model trained on ``train`` (selected on ``val``)."""
+    recipe = RECIPES[recipe_name]
+    transform = recipe.transform("latency", dataset)
+    if transform is not None:
+        train, val, test = ([transform(d.clone()) for d in part] for part in (train, val, test))
+    torch.manual_seed(args.seed)
+    model = recipe.build(train[0], num_ops, "latency",
+                         **model_kwargs(recipe_name, args, dataset.networks))
+    config = recipe.config("latency", dict(epochs=args.epochs, batch_size=args.batch_size,
+                                           lr=args.lr, seed=args.seed, progress=args.progress))
+    t = time.time()
+    res = fit(model, train, val, config)
+    print(f"    {label}: {time.time() - t:.0f} s, best val MAPE {res.best_metric:.4f} "
+          f"(epoch {res.best_epoch})", flush=True)
+    return predict(model, test, batch_size=batch_size)
 
 
 def run_models(args, num_ops, train, val, test) -> dict[str, torch.Tensor]:
     """Predictions on ``test`` of every model, trained / fitted on ``train`` (+ ``val``)."""
     preds = {}
+    flops = RECIPES["flops"]
     for space in ("log", "linear"):
-        preds[f"FLOPs ({space})"] = predict(FLOPsRegression(space=space).fit(train), test)
-    for name, (make, transform) in zoo_models(args, num_ops, train[0]).items():
+        model = flops.build(train[0], num_ops, "latency", space=space).fit(train)
+        preds[f"FLOPs ({space})"] = predict(model, test)
+    for name, recipe in ZOO_MODELS.items():
         if args.zoo_models and name not in args.zoo_models.split(","):
             continue
-        torch.manual_seed(args.seed)
-        model = make()
-        tr, va, te = train, val, test
-        if transform is not None:
-            tr, va, te = ([transform(d.clone()) for d in part] for part in (train, val, test))
-        t = time.time()
-        res = fit(model, tr, va, train_config(args))
-        preds[name] = predict(model, te, batch_size=256)
-        print(f"    {name}: {time.time() - t:.0f} s, best val MAPE {res.best_metric:.4f} "
-              f"(epoch {res.best_epoch})", flush=True)
+        preds[name] = train_and_predict(name, recipe, args, DATASETS["nnlqp"], num_ops, train,
+                                        val, test, batch_size=256)
     return preds
 
 
@@ -168,7 +171,6 @@ def leave_one_family_out(args, ds, fam) -> None:
 
 def nb201_section(args) -> None:
     from pyg_nar.datasets import NASBench201Latency
-    from pyg_nar.transforms import Tokenize
 
     rows, names = {}, ["train mean", "NAR-Former V2"] + (["NAR-Former"] if args.nb201_narformer else [])
     for device in args.nb201_devices.split(","):
@@ -183,24 +185,10 @@ def nb201_section(args) -> None:
         print(f"NB201 {device}: {len(keep)} cells kept, {len(train)} train / {len(val)} val / "
               f"{len(test)} test", flush=True)
         preds = {"train mean": torch.cat([d.y for d in train]).mean().expand_as(y)}
-        models = {"NAR-Former V2": (lambda: NARFormerV2(
-            len(ds.op_vocab), task="latency", hidden=args.hidden, head_hidden=args.hidden,
-            num_layers=args.nb201_layers), None)}
-        if args.nb201_narformer:
-            models["NAR-Former"] = (lambda: NARFormer.from_data(
-                Tokenize()(ds[0]), output="linear", dim=args.narformer_dim,
-                num_layers=args.narformer_layers, head_dim=args.narformer_dim // 6), Tokenize())
-        for name, (make, transform) in models.items():
-            torch.manual_seed(args.seed)
-            model = make()
-            tr, va, te = train, val, test
-            if transform is not None:  # token inputs for NAR-Former
-                tr, va, te = ([transform(d) for d in part] for part in (train, val, test))
-            t = time.time()
-            res = fit(model, tr, va, train_config(args))
-            preds[name] = predict(model, te)
-            print(f"    {name}: {time.time() - t:.0f} s, best val MAPE {res.best_metric:.4f} "
-                  f"(epoch {res.best_epoch})", flush=True)
+        for name in names[1:]:
+            recipe = {"NAR-Former V2": "narformer-v2", "NAR-Former": "narformer"}[name]
+            preds[name] = train_and_predict(name, recipe, args, DATASETS["nb201-latency"],
+                                            len(ds.op_vocab), train, val, test)
         rows[device] = (preds, y)
     print_table("(b) NAS-Bench-201 latency (HELP devices)", rows, names)
 

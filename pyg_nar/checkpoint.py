@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import os.path as osp
-from typing import Any, Optional
+from typing import Optional
 
 import torch
 from torch import nn
@@ -30,20 +30,6 @@ MODEL_FILE, META_FILE, TRANSFORM_FILE = "model.pt", "model.json", "transform.pt"
 VOCAB_FILE, METRICS_FILE = "vocab.json", "metrics.json"
 
 
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, torch.Tensor):
-        return obj.tolist()
-    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
-        return obj.item()
-    return obj
-
-
 def save_checkpoint(path_dir: str, model: nn.Module, transform=None,
                     metrics: Optional[dict] = None, extra: Optional[dict] = None,
                     op_vocab: Optional[list] = None) -> str:
@@ -53,7 +39,7 @@ def save_checkpoint(path_dir: str, model: nn.Module, transform=None,
     Returns ``path_dir``.
     """
     from pyg_nar import __version__
-    from pyg_nar.models.registry import MODELS
+    from pyg_nar.models.registry import MODELS, jsonable
 
     name = type(model).__name__
     if name not in MODELS:
@@ -62,11 +48,16 @@ def save_checkpoint(path_dir: str, model: nn.Module, transform=None,
     config = getattr(model, "config", None)
     if not isinstance(config, dict):
         raise CheckpointError(f"save_checkpoint: {name} has no 'config' dict of constructor kwargs")
+    try:
+        meta = json.dumps({"class": name, "config": jsonable(config),
+                           "pyg_nar_version": __version__}, indent=2)
+    except TypeError as e:
+        raise CheckpointError(f"save_checkpoint: the config of {name} cannot be written as "
+                              f"JSON ({e})") from None
     os.makedirs(path_dir, exist_ok=True)
     torch.save(model.state_dict(), osp.join(path_dir, MODEL_FILE))
     with open(osp.join(path_dir, META_FILE), "w") as f:
-        json.dump({"class": name, "config": _jsonable(config), "pyg_nar_version": __version__},
-                  f, indent=2)
+        f.write(meta)
     if transform is not None:
         torch.save(transform, osp.join(path_dir, TRANSFORM_FILE))
         with open(osp.join(path_dir, "transform.txt"), "w") as f:
@@ -76,15 +67,16 @@ def save_checkpoint(path_dir: str, model: nn.Module, transform=None,
         with open(osp.join(path_dir, VOCAB_FILE), "w") as f:
             json.dump(list(op_vocab), f)
     with open(osp.join(path_dir, METRICS_FILE), "w") as f:
-        json.dump({"metrics": _jsonable(metrics or {}), "extra": _jsonable(extra or {})}, f, indent=2)
+        json.dump({"metrics": jsonable(metrics or {}), "extra": jsonable(extra or {})}, f, indent=2)
     return path_dir
 
 
 def load_checkpoint(path_dir: str, map_location: str = "cpu"):
     """Load a folder written by :func:`save_checkpoint`: ``(model, transform, info)``.
 
-    ``model`` is in eval mode; ``transform`` is ``None`` if none was saved; ``info`` holds
-    ``class``, ``config``, ``op_vocab``, ``metrics`` and ``extra``.
+    ``model`` is in eval mode; ``transform`` is ``None`` if none was saved, else the saved one
+    as the model's ``upgrade_transform`` completes it (:class:`pyg_nar.models.Predictor`);
+    ``info`` holds ``class``, ``config``, ``op_vocab``, ``metrics`` and ``extra``.
     """
     from pyg_nar.models.registry import model_class
 
@@ -104,7 +96,7 @@ def load_checkpoint(path_dir: str, map_location: str = "cpu"):
         raise CheckpointError(f"{meta_path}: {e.args[0]}") from None
     try:
         model = cls(**config)
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         raise CheckpointError(f"{meta_path}: config does not fit {cls_name} ({e})") from None
     try:
         state = torch.load(weights_path, map_location=map_location, weights_only=True)
@@ -124,6 +116,9 @@ def load_checkpoint(path_dir: str, map_location: str = "cpu"):
             transform = torch.load(t_path, weights_only=False)
         except Exception as e:  # noqa: BLE001
             raise CheckpointError(f"{t_path}: cannot load the transform ({type(e).__name__}: {e})") from None
+    upgrade = getattr(model, "upgrade_transform", None)
+    if upgrade is not None:
+        transform = upgrade(transform)
     info = {"class": cls_name, "config": config,
             "pyg_nar_version": meta.get("pyg_nar_version")}
     v_path = osp.join(path_dir, VOCAB_FILE)

@@ -8,7 +8,7 @@ input, ``RuntimeError`` for a damaged file), so ``except ValueError`` keeps work
 from __future__ import annotations
 
 __all__ = ["PygNarError", "ArchitectureError", "OnnxGraphError", "DataFileError",
-           "CheckpointError", "PipelineError"]
+           "CheckpointError", "PipelineError", "FieldError"]
 
 
 class PygNarError(Exception):
@@ -34,3 +34,15 @@ class CheckpointError(PygNarError, RuntimeError):
 
 class PipelineError(PygNarError, ValueError):
     """A job that cannot run as asked (unknown name, incompatible checkpoint, bad input)."""
+
+
+class FieldError(PygNarError, KeyError, ValueError):
+    """A graph or batch lacks a field its reader (a model or a transform) needs, or the field
+    has the wrong shape or values; the message names the reader, the field and what adds it.
+
+    Both a :class:`KeyError` (a missing key) and a :class:`ValueError` (bad input), so either
+    ``except`` catches it. Its ``str`` is the message itself (a plain ``KeyError`` would quote it).
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

@@ -17,6 +17,7 @@ part in the base and SR terms, as the paper says (Sec. 3.5).
 """
 from __future__ import annotations
 
+import inspect
 from typing import Callable, Optional
 
 import torch
@@ -79,7 +80,9 @@ def relative_mse_loss(pred: Tensor, target: Tensor) -> Tensor:
     return torch.mean((pred / target - 1.0) ** 2)
 
 
-#: Base losses by name (``TrainConfig.loss``).
+#: Base losses by name (``TrainConfig.loss``). Each is ``fn(pred, target, **options)``: the
+#: options are keyword arguments with defaults, and :class:`PredictorLoss` passes each loss
+#: those of its own options that its signature names (``margin``: the hinge loss's).
 BASE_LOSSES: dict[str, Callable[..., Tensor]] = {
     "mse": mse_loss,
     "relative_mse": relative_mse_loss,
@@ -103,23 +106,25 @@ class PredictorLoss(nn.Module):
         if base not in BASE_LOSSES:
             raise ValueError(f"unknown loss {base!r} (known: {', '.join(BASE_LOSSES)})")
         self.base, self.sr_weight, self.ac_weight, self.margin = base, sr_weight, ac_weight, margin
+        accepted = inspect.signature(BASE_LOSSES[base]).parameters
+        self.base_options = {k: v for k, v in dict(margin=margin).items() if k in accepted}
 
     @property
     def needs_aug(self) -> bool:
-        """Whether the AC term is on (the loop then also predicts ``aug_tokens``)."""
+        """Whether the AC term is on (the loop then also predicts the augmented copies)."""
         return self.ac_weight > 0
 
     def forward(self, pred: Tensor, target: Tensor, pred_aug: Optional[Tensor] = None):
         if self.needs_aug and pred_aug is None:
             raise ValueError("PredictorLoss: ac_weight > 0 needs the predictions of the "
-                             "augmented architectures (the 'aug_tokens' field)")
+                             "augmented architectures (the model's forward_augmented, e.g. "
+                             "NARFormer on the 'aug_tokens' field)")
         pred, target = pred.reshape(-1), target.reshape(-1)
         all_pred, all_target = pred, target
         if pred_aug is not None:
             all_pred = torch.cat([pred, pred_aug.reshape(-1)])
             all_target = torch.cat([target, target])
-        fn = BASE_LOSSES[self.base]
-        base = fn(all_pred, all_target, self.margin) if self.base == "hinge" else fn(all_pred, all_target)
+        base = BASE_LOSSES[self.base](all_pred, all_target, **self.base_options)
         total, parts = base, {self.base: base.detach()}
         if self.sr_weight:
             sr = sr_loss(all_pred, all_target)

@@ -1,15 +1,15 @@
 r"""The jobs of the ``pyg-nar`` command, as Python functions (the CLI only parses arguments).
 
-* :func:`load_dataset` -- a dataset by name (``"nasbench201"``, ``"nasbench201:cifar100_test_200ep"``,
-  ``"nasbench101"``, ``"nasbench_graph:cora"``, ``"nb201-latency:gold_6226"``,
-  ``"nnlqp:/path/to/folder"``), with the fields a model needs added as ``pre_transform``;
-* :func:`train` -- a model by name (:data:`MODELS`) on a dataset under a split protocol; writes a
-  checkpoint folder (:mod:`pyg_nar.checkpoint`) holding weights, config, transform, vocabulary,
-  the split and the metrics reached;
+* :func:`train` -- a model by name on a dataset by name (``"nasbench201"``,
+  ``"nasbench201:cifar100_test_200ep"``, ``"nasbench101"``, ``"nasbench_graph:cora"``,
+  ``"nb201-latency:gold_6226"``, ``"nnlqp:/path/to/folder"``), as the recipe table
+  :mod:`pyg_nar.recipes` says, under a split protocol; writes a checkpoint folder
+  (:mod:`pyg_nar.checkpoint`) holding weights, config, transform, vocabulary, the split and
+  the metrics reached;
 * :func:`evaluate` -- a checkpoint on a split of a dataset: metrics (JSON) and a PNG of
   predicted vs. true values;
 * :func:`predict` -- a checkpoint on ONNX files or NB201 arch strings;
-* :func:`measure` -- a latency dataset of this machine (:func:`pyg_nar.latency.build_latency_dataset`).
+* :func:`measure` -- a latency dataset of this machine (:func:`pyg_nar.networks.build_latency_dataset`).
 
 Accuracy datasets are scored by ranking (Kendall's tau, Spearman's rho, precision@K), latency
 datasets by MAPE and Acc(10%).
@@ -20,190 +20,19 @@ import json
 import os
 import os.path as osp
 import time
-from dataclasses import dataclass
-from typing import Callable
 
 import torch
-from torch import nn
 from torch_geometric.data import Data
-from torch_geometric.transforms import BaseTransform, Compose
 
 from pyg_nar import metrics as M
 from pyg_nar.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from pyg_nar.errors import PipelineError
+from pyg_nar.errors import DataFileError, PipelineError
+from pyg_nar.recipes import check_job, dataset_task, load_dataset, missing_data
 from pyg_nar.splits import flowerformer_split, narformer_split
-from pyg_nar.training import TrainConfig, fit, predict as predict_values
+from pyg_nar.training import fit, predict as predict_values
 
-__all__ = ["MODELS", "DATASETS", "load_dataset", "dataset_task", "make_split", "train", "evaluate",
-           "predict", "measure", "fresh_run_dir", "PipelineError"]
-
-
-
-
-# ----------------------------------------------------------------------------------- datasets
-#: dataset name -> (description, task)
-DATASETS = {
-    "nasbench201": ("NAS-Bench-201 cells; option: target (default cifar10_test_200ep)", "accuracy"),
-    "nasbench101": ("NAS-Bench-101 cells (here NASLib's 500-cell subset); option: a JSON record file", "accuracy"),
-    "nasbench_graph": ("NAS-Bench-Graph GNN architectures; option: graph dataset (default cora)", "accuracy"),
-    "nb201-latency": ("NB201 cells with HELP's measured latency (ms); option: device (default titan_rtx_256)", "latency"),
-    "nnlqp": ("NNLQP-layout folder (gt.txt + ONNX), e.g. from `pyg-nar measure`; option: the folder", "latency"),
-}
-
-
-def _split_spec(spec: str) -> tuple[str, str | None]:
-    name, _, option = spec.partition(":")
-    if name not in DATASETS:
-        raise PipelineError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} "
-                            f"(with ':option' where it takes one)")
-    return name, option or None
-
-
-def dataset_task(spec: str) -> str:
-    """``"accuracy"`` or ``"latency"``: what the dataset's ``y`` is."""
-    return DATASETS[_split_spec(spec)[0]][1]
-
-
-def load_dataset(spec: str, cache: str = "data", pre_transform: Callable | None = None,
-                 raw_dir: str | None = None):
-    """The dataset named by ``spec`` (see :data:`DATASETS`); processed graphs go under ``cache``."""
-    from pyg_nar import datasets as D
-
-    name, opt = _split_spec(spec)
-    kw = dict(pre_transform=pre_transform)
-    if name == "nasbench201":
-        return D.NASBench201(osp.join(cache, "nasbench201"), target=opt or "cifar10_test_200ep",
-                             raw_dir=raw_dir, **kw)
-    if name == "nasbench101":
-        return D.NASBench101(osp.join(cache, "nasbench101"), raw_file=opt, raw_dir=raw_dir, **kw)
-    if name == "nasbench_graph":
-        return D.NASBenchGraph(osp.join(cache, "nasbench_graph"), opt or "cora", raw_dir=raw_dir, **kw)
-    if name == "nb201-latency":
-        return D.NASBench201Latency(osp.join(cache, "nasbench201"), device=opt or "titan_rtx_256",
-                                    raw_dir=raw_dir, **kw)
-    if not opt or not osp.isfile(osp.join(opt, "gt.txt")):
-        raise PipelineError(f"nnlqp:<folder> needs a folder with a gt.txt, got {opt!r}")
-    return D.NNLQP(opt, **kw)
-
-
-# ------------------------------------------------------------------------------------- models
-@dataclass
-class ModelRecipe:
-    """How the CLI builds and trains one predictor."""
-
-    description: str
-    transform: Callable[[], BaseTransform | None]
-    build: Callable[..., nn.Module]  #: (one graph, vocabulary size, task, **model_kwargs) -> model
-    config: Callable[[str, dict], TrainConfig]      #: (task, overrides) -> training recipe
-    tasks: tuple[str, ...] = ("accuracy", "latency")
-
-
-def _latency_config(overrides: dict, **base) -> TrainConfig:
-    base = dict(dict(batch_size=16, lr=1e-3, weight_decay=0.0, warmup=0.1, schedule="linear",
-                     loss="relative_mse", select_metric="mape"), **base)
-    return TrainConfig(**{**base, **overrides})
-
-
-#: NAR-Former's size in the pipeline: smaller than the paper's (d 192, 6 blocks, 77 MFLOP per
-#: NB201 cell) so that it trains in minutes on a 2-core CPU; the model class keeps the paper's.
-NARFORMER_CPU_SIZE = dict(dim=128, num_layers=3, head_dim=32)
-#: Its accuracy recipe: TrainConfig.narformer (AdamW, wd 0.01, 10% warm-up + linear decay) with
-#: the pairwise hinge ranking loss instead of MSE + SR + AC, lr 1e-3, batch 32, no EMA, and a
-#: linear head. On 781 NB201 cells it ranks far better than the paper's loss at any budget
-#: we could run (examples/accuracy_predictors.py, README).
-NARFORMER_RANKING = dict(loss="hinge", margin=0.5, sr_weight=0.0, ac_weight=0.0, ema_decay=None,
-                         lr=1e-3, batch_size=32)
-
-
-def _narformer_transform():
-    from pyg_nar.transforms import FlowConsistentPair, Tokenize
-    return Compose([Tokenize(), FlowConsistentPair()])
-
-
-def _narformer_build(data, num_ops, task, **kw):
-    from pyg_nar.models import NARFormer
-    base = dict(NARFORMER_CPU_SIZE, output="linear")
-    return NARFormer.from_data(data, **{**base, **kw})
-
-
-def _narformer_config(task, over):
-    if task == "accuracy":  # NAR-Former's optimiser and schedule, FlowerFormer's ranking loss
-        return TrainConfig.narformer(**{**NARFORMER_RANKING, **over})
-    return _latency_config(over, lr=1e-4, ema_decay=0.99, ac_weight=0.5)
-
-
-def _v2_transform():
-    from pyg_nar.transforms import NodeDegree, SymmetricAdjacency
-    return Compose([SymmetricAdjacency(), NodeDegree()])
-
-
-def _v2_build(data, num_ops, task, **kw):
-    from pyg_nar.models import NARFormerV2
-    whole = "op_attrs" in data
-    static = data.static.size(-1) if "static" in data else 0
-    return NARFormerV2(num_ops, **{"task": task, "network_features": whole, "static_dim": static, **kw})
-
-
-def _v2_config(task, over):
-    if task == "accuracy":
-        return TrainConfig(**{**dict(batch_size=32, lr=1e-4, weight_decay=0.0, warmup=0.1,
-                                     loss="mse", sr_weight=0.1), **over})
-    return _latency_config(over)
-
-
-def _flowerformer_transform():
-    from pyg_nar.transforms import FlowMask, TopologicalGenerations
-    return Compose([TopologicalGenerations(), FlowMask()])
-
-
-def _flowerformer_build(data, num_ops, task, **kw):
-    from pyg_nar.models import FlowerFormer
-    return FlowerFormer(num_ops, **kw)
-
-
-def _flowerformer_config(task, over):
-    return TrainConfig.flowerformer(**over)
-
-
-def _nnlp_transform():
-    from pyg_nar.transforms import SymmetricAdjacency
-    return SymmetricAdjacency()
-
-
-def _nnlp_build(data, num_ops, task, **kw):
-    from pyg_nar.models import NNLP
-    if "op_attrs" not in data:
-        raise PipelineError("nnlp needs whole-network graphs (op_attrs, out_shape, static): "
-                            "use an ONNX dataset such as nnlqp:<folder>")
-    return NNLP(num_ops, **{"static_dim": data.static.size(-1), **kw})
-
-
-def _flops_build(data, num_ops, task, **kw):
-    from pyg_nar.models import FLOPsRegression
-    if "static" not in data:
-        raise PipelineError("flops needs whole-network graphs with static features: use nnlqp:<folder>")
-    return FLOPsRegression(**{"space": "log", **kw})
-
-
-MODELS: dict[str, ModelRecipe] = {
-    "narformer": ModelRecipe("NAR-Former (CVPR'23): tokens + multi-stage fusion transformer",
-                             _narformer_transform, _narformer_build, _narformer_config),
-    "narformer-v2": ModelRecipe("NAR-Former V2 (NeurIPS'23): graph-aided attention transformer",
-                                _v2_transform, _v2_build, _v2_config),
-    "flowerformer": ModelRecipe("FlowerFormer (CVPR'24): asynchronous flow message passing + flow attention",
-                                _flowerformer_transform, _flowerformer_build, _flowerformer_config,
-                                ("accuracy",)),
-    "nnlp": ModelRecipe("NNLP (NNLQP, ICPP'22): 2 x SAGEConv + static features", _nnlp_transform,
-                        _nnlp_build, lambda task, over: _latency_config(over), ("latency",)),
-    "flops": ModelRecipe("FLOPs-only log-linear regression (closed form)", lambda: None,
-                         _flops_build, lambda task, over: _latency_config(over), ("latency",)),
-}
-
-
-def _recipe(model: str) -> ModelRecipe:
-    if model not in MODELS:
-        raise PipelineError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
-    return MODELS[model]
+__all__ = ["load_dataset", "dataset_task", "make_split", "train", "evaluate", "predict",
+           "measure", "fresh_run_dir", "PipelineError"]
 
 
 # ------------------------------------------------------------------------------------- splits
@@ -238,27 +67,29 @@ def train(model: str, dataset: str, out: str, protocol: str = "narformer", train
           **overrides) -> dict:
     """Train ``model`` on ``dataset`` and write a checkpoint folder ``out``.
 
-    ``model_kwargs`` go to the model's constructor (e.g. ``num_layers``), ``overrides`` to
-    :class:`~pyg_nar.training.TrainConfig` (``batch_size``, ``lr``, ...).
+    The model's :class:`~pyg_nar.recipes.Recipe` gives the transform, the model and the
+    training recipe, with its settings for the dataset (:meth:`~pyg_nar.recipes.Recipe.
+    settings`) below ``model_kwargs`` (the model's constructor, e.g. ``num_layers``) and
+    ``overrides`` (:class:`~pyg_nar.training.TrainConfig`: ``batch_size``, ``lr``, ...).
     Returns the metrics on the split's test (and held-out) part, also saved in ``out``.
     """
-    recipe = _recipe(model)
-    task = dataset_task(dataset)
-    if task not in recipe.tasks:
-        raise PipelineError(f"{model} predicts {', '.join(recipe.tasks)}, but {dataset} is a {task} dataset")
+    recipe, spec = check_job(model, dataset)
+    task = spec.task
     if osp.exists(osp.join(out, "model.pt")):
         raise PipelineError(f"{out} already holds a checkpoint; choose another --out or remove it")
-    transform = recipe.transform()
+    transform = recipe.transform(task, spec)
     ds = load_dataset(dataset, cache, pre_transform=transform)
     split = make_split(len(ds), protocol, train_size, seed, num_val, train_pool)
+    paper_kwargs, paper_overrides = recipe.settings(dataset)
     torch.manual_seed(seed)
-    net = recipe.build(ds[0], len(ds.op_vocab), task, **(model_kwargs or {}))
+    net = recipe.build(ds[0], len(ds.op_vocab), task, **{**paper_kwargs, **(model_kwargs or {})})
     t0 = time.perf_counter()
-    if model == "flops":
+    if recipe.config is None:  # closed form
         net.fit(ds[split["train"]])
         history = None
     else:
-        config = recipe.config(task, dict(epochs=epochs, seed=seed, progress=progress, **overrides))
+        config = recipe.config(task, {**paper_overrides, "epochs": epochs, "seed": seed,
+                                      "progress": progress, **overrides})
         history = fit(net, ds[split["train"]], ds[split["val"]], config).history
     seconds = time.perf_counter() - t0
     results = {"train_seconds": round(seconds, 2)}
@@ -352,7 +183,7 @@ def _input_graph(item: str, batch_size: int | None) -> tuple[Data, str]:
         return nb201_cell_graph(item), "nasbench201"
     if not osp.isfile(item):
         raise PipelineError(f"{item}: no such file (give ONNX files or NB201 arch strings)")
-    from pyg_nar.onnx import from_onnx
+    from pyg_nar.networks import from_onnx
     return from_onnx(item, batch_size=batch_size), "onnx"
 
 
@@ -362,7 +193,7 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
     Rows hold ``input`` and ``prediction`` (accuracy in percent, latency in ms) and, for ONNX
     inputs, ``mflops`` and ``mparams`` from the graph's static features."""
     from pyg_nar.datasets.nasbench201 import NB201_VOCAB
-    from pyg_nar.onnx import onnx_op_vocab
+    from pyg_nar.networks import onnx_op_vocab
 
     model, transform, info, extra = _load(checkpoint)
     vocab = list(info.get("op_vocab") or [])
@@ -388,11 +219,10 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
 def measure(out: str, families: list[str] | None = None, per_family: int = 10, seed: int = 0,
             threads: int = 1, batch_sizes: tuple[int, ...] = (1,), repeats: int = 20,
             progress: bool = True, onnx_dir: str | None = None) -> str:
-    """Measure a latency dataset of this machine from :mod:`pyg_nar.zoo`, or from the ONNX
+    """Measure a latency dataset of this machine from :mod:`pyg_nar.networks.zoo`, or from the ONNX
     files below ``onnx_dir`` (resumable: a re-run keeps what ``gt.txt`` holds and continues).
     Returns ``out``; load it as ``nnlqp:<out>``."""
-    from pyg_nar import zoo
-    from pyg_nar.latency import build_latency_dataset, measure_onnx_folder
+    from pyg_nar.networks import build_latency_dataset, measure_onnx_folder, zoo
 
     if onnx_dir is not None:
         if not osp.isdir(onnx_dir):
@@ -400,9 +230,9 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
         return measure_onnx_folder(onnx_dir, out, batch_sizes=batch_sizes, threads=threads,
                                    repeats=repeats, progress=progress)
 
-    unknown = sorted(set(families or []) - set(zoo.FAMILIES))
+    unknown = sorted(set(families or []) - set(zoo.REGISTRY))
     if unknown:
-        raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.FAMILIES)}")
+        raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.REGISTRY)}")
     return build_latency_dataset(out, families, per_family=per_family, seed=seed,
                                  batch_sizes=batch_sizes, threads=threads, repeats=repeats,
                                  progress=progress)
@@ -435,11 +265,17 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
 
     ``nb201_epochs``: model -> epochs (default :data:`QUICKSTART_NB201_EPOCHS`).
     Measurements in ``out/zoo`` are kept and resumed; every run's checkpoints go to a new
-    ``out/run-K``. Returns ``{"latency": rows, "nb201": rows}``.
+    ``out/run-K``. Returns ``{"latency": rows, "nb201": rows}``. Whether the NB201 data is
+    there is checked first: with ``nb201=True`` its absence is a
+    :class:`~pyg_nar.errors.DataFileError` before any work, with ``nb201=None`` one line of
+    ``log`` saying which files were looked for, where, and how to set ``PYG_NAR_DATA``.
     """
-    from pyg_nar.datasets.paths import data_root
-
     nb201_epochs = dict(QUICKSTART_NB201_EPOCHS if nb201_epochs is None else nb201_epochs)
+    no_nb201 = missing_data("nasbench201")
+    if nb201 and no_nb201:
+        raise DataFileError(no_nb201)
+    if nb201 is None and no_nb201:
+        log(f"NAS-Bench-201 part will be skipped: {no_nb201}")
     zoo = osp.join(out, "zoo")
     log(f"[1/3] measuring {per_family} models of each zoo family on this machine, batch "
         f"{QUICKSTART_BATCH} -> {zoo}")
@@ -455,9 +291,8 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
                      "MAPE %": 100 * res["test"]["mape"], "Acc(10%) %": 100 * res["test"]["acc_10"],
                      "train s": res["train_seconds"]})
     result = {"latency": rows, "run_dir": run_dir}
-    have_nb201 = osp.isfile(osp.join(data_root(), "nasbench201", "nb201_accuracy.csv.gz"))
     if nb201 is None:
-        nb201 = have_nb201
+        nb201 = no_nb201 is None
     if nb201:
         result["nb201"] = []
         for model, n_epochs in nb201_epochs.items():
@@ -469,8 +304,8 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
                                     "tau (all 15,625)": res["test"]["kendall_tau"],
                                     "tau (held-out)": res["heldout"]["kendall_tau"],
                                     "train s": res["train_seconds"]})
-    elif have_nb201:
+    elif no_nb201 is None:
         log("[3/3] NAS-Bench-201 skipped, as asked")
     else:
-        log(f"[3/3] skipped: no NAS-Bench-201 data under {data_root()} (set PYG_NAR_DATA)")
+        log(f"[3/3] NAS-Bench-201 skipped: {no_nb201}")
     return result

@@ -98,7 +98,7 @@ def nwot_jacov(model: nn.Module, x: Tensor) -> tuple[float, float]:
 
 
 def _nb201_network(arch_str: str, channels: int, cells_per_stage: int) -> nn.Module:
-    from pyg_nar.zoo import build_model
+    from pyg_nar.networks.zoo import build_model
     return build_model({"family": "nasbench201", "arch_str": arch_str, "channels": channels,
                         "cells_per_stage": cells_per_stage, "input_size": 32})
 

@@ -4,7 +4,9 @@ A predictor is an ``nn.Module`` with ``forward(batch) -> [B]``. :func:`fit` trai
 AdamW (no weight decay on norms and biases, NAR-Former supp. Sec. 2), a per-step learning-rate
 schedule (``"linear"``: warm-up then linear decay to 0, NAR-Former; ``"cosine"``: warm-up then
 cosine decay, FlowerFormer), an optional EMA of the weights (NAR-Former's timm EMA), a loss
-from :class:`pyg_nar.losses.PredictorLoss`, and model selection on the validation split.
+from :class:`pyg_nar.losses.PredictorLoss`, and model selection on the validation split. With
+the architecture-consistency term on (``ac_weight > 0``) each step also predicts the batch's
+augmented copies through the model's :meth:`~pyg_nar.models.Predictor.forward_augmented`.
 The selected weights are an independent copy taken when they were best (the official
 FlowerFormer code kept a live reference, so its "best" model was the last one); they are
 loaded into the model at the end.
@@ -61,9 +63,8 @@ class TrainConfig:
     ema_decay: Optional[float] = None   #: e.g. 0.99 (NAR-Former); None = no EMA
     loss: str = "mse"                   #: a key of pyg_nar.losses.BASE_LOSSES
     sr_weight: float = 0.0              #: lambda_1 of NAR-Former Eq. 10
-    ac_weight: float = 0.0              #: lambda_2 of NAR-Former Eq. 10 (needs aug_tokens)
+    ac_weight: float = 0.0              #: lambda_2 of NAR-Former Eq. 10 (model.forward_augmented)
     margin: float = 0.5                 #: hinge-loss margin
-    aug_field: str = "aug_tokens"       #: field the model reads for the augmented copy
     grad_clip: Optional[float] = None   #: max gradient norm; None = no clipping
     seed: int = 0
     select_metric: str = "kendall_tau"  #: "kendall_tau", "spearman_rho" or "mape"
@@ -205,9 +206,9 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
     train_list = _materialize(train_dataset, "training")
     val_list = _materialize(val_dataset, "validation")
     loss_fn = config.build_loss()
-    if loss_fn.needs_aug and getattr(train_list[0], config.aug_field, None) is None:
-        raise ValueError(f"fit: ac_weight > 0 needs the '{config.aug_field}' field on the "
-                         "training graphs (apply pyg_nar.transforms.FlowConsistentPair)")
+    if loss_fn.needs_aug and not callable(getattr(model, "forward_augmented", None)):
+        raise ValueError(f"fit: ac_weight > 0 needs a model with a forward_augmented method "
+                         f"(pyg_nar.models.Predictor); {type(model).__name__} has none")
 
     loader = DataLoader(train_list, batch_size=config.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(config.seed))
@@ -231,7 +232,7 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
         for batch in loader:
             batch = batch.to(device)
             pred = model(batch)
-            pred_aug = model(batch, tokens_field=config.aug_field) if loss_fn.needs_aug else None
+            pred_aug = model.forward_augmented(batch) if loss_fn.needs_aug else None
             total, parts = loss_fn(pred, batch.y, pred_aug)
             value = float(total.detach())
             if not math.isfinite(value):

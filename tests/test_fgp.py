@@ -8,7 +8,8 @@ from torch_geometric.data import Batch, Data
 from pyg_nar.errors import ArchitectureError, PipelineError
 from pyg_nar.models import GNN, FlowerFormer, NARFormerV2, NNFormer
 from pyg_nar.pretraining import FGPConfig, fgp_pretrain, graph_embedding, surrogate_targets
-from pyg_nar.transforms import FlowMask, FlowSurrogate, TopologicalGenerations, flow_surrogate
+from pyg_nar.transforms import (FlowMask, FlowSurrogate, SymmetricAdjacency, TokenizeV2,
+                                TopologicalGenerations, flow_surrogate)
 from pyg_nar.transforms.flow_surrogate import surrogate_parameters
 
 
@@ -121,7 +122,10 @@ def cells(num, seed=0, num_ops=5):
 def test_graph_embedding_is_the_head_input(make):
     torch.manual_seed(0)
     model = make().eval()
-    b = Batch.from_data_list(cells(6))
+    graphs = cells(6)
+    if isinstance(model, NARFormerV2):  # it reads TokenizeV2's tokens
+        graphs = [SymmetricAdjacency()(TokenizeV2()(g)) for g in graphs]
+    b = Batch.from_data_list(graphs)
     emb = graph_embedding(model, b)
     assert emb.shape[0] == 6
     head_out = model.head(emb).view(-1)

@@ -1,4 +1,6 @@
-"""Predictors: ``forward(batch) -> [B]`` and ``self.config`` (constructor kwargs)."""
+"""Predictors: ``forward(batch) -> [B]``, subclasses of :class:`Predictor` registered with
+:func:`register_model` (which records the constructor arguments as ``model.config``)."""
+from pyg_nar.models.base import Predictor
 from pyg_nar.models.registry import MODELS, model_class, register_model
 from pyg_nar.models.flops_regression import FLOPsRegression
 from pyg_nar.models.flowerformer import FlowerFormer
@@ -9,6 +11,6 @@ from pyg_nar.models.gnn import GNN
 from pyg_nar.models.nnformer import NNFormer
 from pyg_nar.models.zero_cost import ProxyFusion, ScoreEnsemble, ZeroCostPredictor
 
-__all__ = ["MODELS", "model_class", "register_model", "NARFormer", "NARFormerV2", "NNLP",
-           "FLOPsRegression", "FlowerFormer", "GNN", "NNFormer",
-           "ZeroCostPredictor", "ProxyFusion", "ScoreEnsemble"]
+__all__ = ["MODELS", "Predictor", "model_class", "register_model", "NARFormer", "NARFormerV2",
+           "NNLP", "FLOPsRegression", "FlowerFormer", "GNN", "NNFormer", "ZeroCostPredictor",
+           "ProxyFusion", "ScoreEnsemble"]

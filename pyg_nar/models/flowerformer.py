@@ -18,8 +18,8 @@ Needs the fields of ``pyg_nar.transforms.TopologicalGenerations`` (``node_gen``)
 
 Parameters: the paper configuration (9 layers, d = 64, 7 NB201 ops) has 752,915, the
 official code reports 901,587. The 148,672 difference is parameters that cannot influence
-the output (see :func:`official_parameter_count`): the unused ``to_tqk`` projection of every
-attention layer (9 x 8,192), and the constant-edge-type embedding (64) and its per-flow
+the output (counted in ``tests/test_flowerformer.py``): the unused ``to_tqk`` projection of
+every attention layer (9 x 8,192), and the constant-edge-type embedding (64) and its per-flow
 projection (2 x 9 x 4,160) whose contribution to every edge score is the same constant, which
 the softmax removes.
 """
@@ -29,15 +29,34 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import global_mean_pool
 
-from pyg_nar.nn import FlowAttention, FlowMessagePassing, flow_schedule
-from pyg_nar.nn.flow_message_passing import FlowSchedule
+from pyg_nar.models.base import Predictor
+from pyg_nar.models.common import OutputMap, check_ops, require_field, resolve_output
 from pyg_nar.models.registry import register_model
+from pyg_nar.nn import FlowAttention, FlowMessagePassing, FlowSchedule, flow_schedule
 
-__all__ = ["FlowerFormer", "FlowerFormerLayer", "official_parameter_count"]
+__all__ = ["FlowerFormer", "FlowerFormerLayer"]
+
+_OUTPUTS = ("linear", "neg_logsigmoid")
 
 
 class FlowerFormerLayer(nn.Module):
-    """One FlowerFormer layer: flow encode + flow-aware attention, summed, then an FFN."""
+    r"""One FlowerFormer layer (see :class:`FlowerFormer` for the equations): the flow
+    encoder (:class:`~pyg_nar.nn.FlowMessagePassing`) and the flow-aware attention
+    (:class:`~pyg_nar.nn.FlowAttention`), each with a residual and batch norm, summed, then an
+    FFN ``d -> 2d -> d`` (ReLU, dropout) with a residual and batch norm.
+
+    Args:
+        channels (int): width :math:`d`.
+        heads (int, optional): attention heads. (default: :obj:`8`)
+        dropout (float, optional): dropout after both branches and in the FFN.
+            (default: :obj:`0.0`)
+        attn_dropout (float, optional): dropout on the attention weights. (default: :obj:`0.5`)
+
+    Shapes:
+        - **input:** ``h`` :math:`[N, d]`, ``edge_index`` :math:`[2, E]`, ``node_gen``
+          :math:`[N]`, ``flow_index`` :math:`[2, P]`
+        - **output:** :math:`[N, d]`
+    """
 
     def __init__(self, channels: int, heads: int = 8, dropout: float = 0.0, attn_dropout: float = 0.5):
         super().__init__()
@@ -53,7 +72,10 @@ class FlowerFormerLayer(nn.Module):
     def forward(self, h: Tensor, edge_index: Tensor, node_gen: Tensor, flow_index: Tensor,
                 schedule: FlowSchedule | None = None) -> Tensor:
         """With a ``schedule``, ``h`` and ``flow_index`` are in its generation order."""
-        h_flow = self.flow(h, edge_index, node_gen, schedule=schedule, presorted=schedule is not None)
+        if schedule is None:
+            h_flow = self.flow(h, edge_index, node_gen)
+        else:
+            h_flow = self.flow(h, schedule=schedule, presorted=True)
         h_flow = self.norm_flow(h + F.dropout(h_flow, self.dropout, self.training))
         h_glob = self.attn(h, flow_index)
         h_glob = self.norm_attn(h + F.dropout(h_glob, self.dropout, self.training))
@@ -62,46 +84,66 @@ class FlowerFormerLayer(nn.Module):
 
 
 @register_model
-class FlowerFormer(nn.Module):
-    """FlowerFormer accuracy predictor: ``forward(batch) -> [B]`` scores.
+class FlowerFormer(Predictor):
+    r"""The FlowerFormer accuracy predictor from the `"FlowerFormer: Empowering Neural
+    Architecture Encoding using a Flow-aware Graph Transformer"
+    <https://arxiv.org/abs/2403.12821>`_ paper (CVPR 2024, Sec. 4).
+
+    The one-hot operation becomes :math:`\mathbf{h}^{(0)} = \ell_2(\mathrm{ReLU}(\mathrm{BN}
+    (\mathbf{W}\,\mathrm{onehot}(\mathrm{op}))))`; each of the ``num_layers``
+    :class:`FlowerFormerLayer` s computes (BN over all nodes of the batch)
+
+    .. math::
+        \mathbf{h}_{flow} &= \mathrm{BN}(\mathbf{h} + \mathrm{FlowMP}(\mathbf{h}))
+        \qquad \text{(Eqs. 1-4, asynchronous forward then backward flow)} \\
+        \mathbf{h}_{glob} &= \mathrm{BN}(\mathbf{h} + \mathrm{FlowAttn}(\mathbf{h}))
+        \qquad \text{(Eq. 5, attention over ancestor / descendant pairs)} \\
+        \mathbf{h} &\leftarrow \mathrm{BN}(\mathbf{s} + \mathrm{FFN}(\mathbf{s})),
+        \quad \mathbf{s} = \mathbf{h}_{flow} + \mathbf{h}_{glob}
+
+    and the readout is :math:`\hat y = g(\mathbf{w}^\top \mathrm{mean}_{v}\,\mathbf{h}_v + b)`
+    with :math:`g` the identity (the paper: a ranking score) or :math:`-\log\sigma`
+    (a positive latency, as NNLQP's and NAR-Former V2's heads).
 
     Args:
-        num_ops: size of the operation vocabulary (``len(dataset.op_vocab)``; 7 on NB201).
-        channels: hidden size ``d`` (64 on NB101/NB201).
-        num_layers: number of layers (9 on NB101/NB201).
-        heads: attention heads (8).
-        dropout: dropout after the flow encoder, the attention and in the FFN (0.0 official).
-        attn_dropout: dropout on the attention weights (0.5 official).
-        output: ``"linear"`` (the paper: a ranking score) or ``"neg_logsigmoid"``
-            (``-logsigmoid(z) > 0``, for latency, as NNLQP's and NAR-Former V2's heads).
+        num_ops (int): size of the operation vocabulary (``len(dataset.op_vocab)``; 7 on NB201).
+        channels (int, optional): hidden size :math:`d`. (default: :obj:`64`, NB101/NB201)
+        num_layers (int, optional): number of layers. (default: :obj:`9`, NB101/NB201)
+        heads (int, optional): attention heads. (default: :obj:`8`)
+        dropout (float, optional): dropout after the flow encoder, the attention and in the
+            FFN. (default: :obj:`0.0`, official)
+        attn_dropout (float, optional): dropout on the attention weights.
+            (default: :obj:`0.5`, official)
+        output (str, optional): ``"linear"`` or ``"neg_logsigmoid"``. (default: :obj:`"linear"`)
 
-    The batch needs ``op``, ``edge_index``, ``node_gen`` and ``flow_index``.
+    Shapes:
+        - **input:** a batch with ``op`` :math:`[N]`, ``edge_index`` :math:`[2, E]`,
+          ``node_gen`` :math:`[N]` (:class:`~pyg_nar.transforms.TopologicalGenerations`) and
+          ``flow_index`` :math:`[2, P]` (:class:`~pyg_nar.transforms.FlowMask`)
+        - **output:** :math:`[B]`
     """
 
     def __init__(self, num_ops: int, channels: int = 64, num_layers: int = 9, heads: int = 8,
                  dropout: float = 0.0, attn_dropout: float = 0.5, output: str = "linear"):
         super().__init__()
-        if output not in ("linear", "neg_logsigmoid"):
-            raise ValueError(f"FlowerFormer: output must be 'linear' or 'neg_logsigmoid', got {output!r}")
-        self.config = dict(num_ops=num_ops, channels=channels, num_layers=num_layers, heads=heads,
-                           dropout=dropout, attn_dropout=attn_dropout, output=output)
-        self.output = output
         self.num_ops = num_ops
         self.pre_lin = nn.Linear(num_ops, channels, bias=False)
         self.pre_norm = nn.BatchNorm1d(channels)
         self.layers = nn.ModuleList(
             FlowerFormerLayer(channels, heads, dropout, attn_dropout) for _ in range(num_layers))
         self.head = nn.Linear(channels, 1)
+        self.output = OutputMap(output)
+
+    @classmethod
+    def resolve_config(cls, config: dict) -> dict:
+        return {**config, "output": resolve_output(config["output"], _OUTPUTS, "FlowerFormer")}
 
     def forward(self, batch) -> Tensor:
         for field, transform in (("node_gen", "TopologicalGenerations"), ("flow_index", "FlowMask")):
-            if getattr(batch, field, None) is None:
-                raise ValueError(f"FlowerFormer: the batch has no '{field}' field; apply "
-                                 f"pyg_nar.transforms.{transform} to the dataset")
-        op = batch.op
-        if op.numel() and (int(op.min()) < 0 or int(op.max()) >= self.num_ops):
-            raise ValueError(f"FlowerFormer: operation index {int(op.max())} outside the "
-                             f"vocabulary of {self.num_ops} operations (num_ops)")
+            require_field(batch, field, "FlowerFormer",
+                          f"apply pyg_nar.transforms.{transform} to the dataset")
+        op = require_field(batch, "op", "FlowerFormer")
+        check_ops(op, self.num_ops, "FlowerFormer")
         schedule = flow_schedule(batch.edge_index, batch.node_gen, op.numel())  # once, for all layers
         # Node states are kept in generation order throughout (one permutation, not two per layer).
         op = op.index_select(0, schedule.perm)
@@ -113,21 +155,5 @@ class FlowerFormer(nn.Module):
         index = getattr(batch, "batch", None)
         index = op.new_zeros(op.numel()) if index is None else index.index_select(0, schedule.perm)
         out = self.head(global_mean_pool(h, index, size=getattr(batch, "num_graphs", None))).view(-1)
-        return -F.logsigmoid(out) if self.output == "neg_logsigmoid" else out
+        return self.output(out)
 
-    @property
-    def num_steps(self) -> int:
-        """Generation steps taken by the flow encoders in the last forward (2 x depth x layers)."""
-        return sum(layer.flow.num_steps for layer in self.layers)
-
-
-def official_parameter_count(model: FlowerFormer) -> int:
-    """The parameter count the official code reports for the same configuration.
-
-    Adds the parameters that exist there but cannot change the output: per layer the unused
-    ``to_tqk`` projection (``d x 2d``) and, per flow direction, the ``Linear(d, d)`` of the
-    constant edge embedding; plus that embedding (``d``).
-    """
-    d, layers = model.config["channels"], model.config["num_layers"]
-    ours = sum(p.numel() for p in model.parameters())
-    return ours + layers * (d * 2 * d + 2 * (d * d + d)) + d

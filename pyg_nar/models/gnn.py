@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import MLP, GINConv, ResGatedGraphConv, global_mean_pool
 
 from pyg_nar.models.common import check_ops, node_graph_index, require_field, symmetric_adjacency
+from pyg_nar.models.base import Predictor
 from pyg_nar.models.registry import register_model
 
 __all__ = ["GNN"]
@@ -28,7 +29,7 @@ _CONVS = ("resgated", "gin")
 
 
 @register_model
-class GNN(nn.Module):
+class GNN(Predictor):
     r"""Plain GNN ranking predictor; ``forward(batch) -> [B]`` scores.
 
     Args:
@@ -57,8 +58,6 @@ class GNN(nn.Module):
             raise ValueError(f"GNN: conv must be one of {_CONVS}, got {conv!r}")
         if num_layers < 1:
             raise ValueError(f"GNN: num_layers must be >= 1, got {num_layers}")
-        self.config = dict(num_ops=num_ops, channels=channels, num_layers=num_layers, conv=conv,
-                           dropout=dropout, residual=residual, directed=directed)
         self.num_ops, self.residual, self.directed = num_ops, residual, directed
         self.embed = nn.Embedding(num_ops, channels)
         self.convs = nn.ModuleList(

@@ -21,8 +21,9 @@ from torch import Tensor, nn
 from torch_geometric.nn import global_mean_pool
 
 from pyg_nar.models.common import check_ops, node_graph_index, require_field
+from pyg_nar.models.base import Predictor
 from pyg_nar.models.registry import register_model
-from pyg_nar.nn.sibling_attention import NNFormerLayer, sibling_pairs
+from pyg_nar.nn import NNFormerLayer, sibling_pairs
 
 __all__ = ["NNFormer", "NNFORMER_CPU_SIZE"]
 
@@ -31,7 +32,7 @@ NNFORMER_CPU_SIZE = dict(channels=128, num_layers=4, heads=4)
 
 
 @register_model
-class NNFormer(nn.Module):
+class NNFormer(Predictor):
     r"""NN-Former accuracy predictor; ``forward(batch) -> [B]`` scores.
 
     Args:
@@ -53,8 +54,6 @@ class NNFormer(nn.Module):
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"NNFormer: num_layers must be >= 1, got {num_layers}")
-        self.config = dict(num_ops=num_ops, channels=channels, num_layers=num_layers, heads=heads,
-                           ffn_ratio=ffn_ratio, dropout=dropout)
         self.num_ops = num_ops
         self.embed = nn.Embedding(num_ops, channels)
         self.norm_in = nn.LayerNorm(channels)

@@ -19,7 +19,7 @@ symmetrised graph (``adj_index``), global sum pooling, concatenation with
 ``ReLU(Dropout(Linear(S, 512)(static)))``, then ``512 -> 512 -> 1`` (ReLU, dropout) and
 :math:`-\log\sigma(z)` so the prediction is positive. NNLQP's static features are
 ``[batch size, GFLOPs, Gparams, G memory access]``; ``static_scale="nnlqp"`` converts the
-project's ``[batch, MFLOPs, Mparams, memory MB]`` (:data:`pyg_nar.onnx.STATIC_FIELDS`) to them.
+project's ``[batch, MFLOPs, Mparams, memory MB]`` (:data:`pyg_nar.networks.STATIC_FIELDS`) to them.
 The project's ``perm`` slot is one number (``[0, 2, 3, 1]`` -> 231) where NNLQP encodes 8
 digits, so a Transpose node gets a large normalised value there. Train it with a relative-error loss (``MSE(pred / y, 1)`` in NNLQP).
 """
@@ -28,12 +28,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.nn import SAGEConv
-from torch_geometric.utils import scatter
+from torch_geometric.nn import SAGEConv, global_add_pool
 
+from pyg_nar.models.base import Predictor
+from pyg_nar.models.common import (OutputMap, StaticEncoder, check_ops, mlp, node_graph_index,
+                                   require_field, resolve_static_scale, symmetric_adjacency)
 from pyg_nar.models.registry import register_model
-from pyg_nar.models.common import (check_ops, node_graph_index, require_field,
-                                   resolve_static_scale, symmetric_adjacency)
 
 __all__ = ["NNLP"]
 
@@ -43,58 +43,82 @@ ATTR_SCALE = (56.0, 56.0, 6.0, 1.0, 6144.0, 1.0, 4.0, 1.0)
 #: NNLQP's centre / scale of the output shape (N, C, H, W).
 SHAPE_CENTER = (12.25, 286.96, 32.62, 31.80)
 SHAPE_SCALE = (1024.0, 2496.0, 256.0, 256.0)
+#: What adds the whole-network fields NNLP reads.
+_HINT = "whole-network graphs from pyg_nar.networks carry it"
 
 
 @register_model
-class NNLP(nn.Module):
-    """NNLQP's GraphSAGE latency predictor; ``forward(batch) -> [B]`` positive latencies.
+class NNLP(Predictor):
+    r"""NNLQP's GraphSAGE latency predictor from the `"NNLQP: A Multi-Platform Neural Network
+    Latency Query and Prediction System with An Evolving Database"
+    <https://doi.org/10.1145/3545008.3545051>`_ paper (ICPP 2022), batched over a PyG batch.
+
+    With :math:`\mathbf{x}_v` the normalised node features of the module doc and
+    :math:`\mathcal{N}(v)` the neighbours in the symmetrised graph (``adj_index``):
+
+    .. math::
+        \mathbf{h}_v^{(l+1)} &= \mathrm{Dropout}(\mathrm{ReLU}(\ell_2(\mathbf{W}_1
+        \mathbf{h}_v^{(l)} + \mathbf{W}_2 \,\mathrm{mean}_{u \in \mathcal{N}(v)}
+        \mathbf{h}_u^{(l)}))) \qquad \text{(SAGEConv, normalize=True)} \\
+        \hat y &= -\log\sigma\big(\mathrm{MLP}([\,\textstyle\sum_v \mathbf{h}_v^{(L)}
+        \;|\; \mathrm{Dropout}(\mathrm{ReLU}(\mathbf{W}_s (\mathbf{c} \odot
+        \mathbf{s})))\,])\big) > 0
+
+    with :math:`\mathbf{s}` the graph's ``static`` row, :math:`\mathbf{c}` ``static_scale``
+    and the MLP ``2 hidden -> hidden -> hidden -> 1`` (ReLU, dropout).
 
     Args:
-        num_ops: size of the operation vocabulary.
-        static_dim: width of the batch's ``static`` field (4 in NNLQP); 0 ignores it.
-        static_scale: factors multiplying ``static`` first: ``"nnlqp"`` (default) turns the
-            project's ``[batch, MFLOPs, Mparams, memory MB]`` into NNLQP's GFLOPs / G units,
-            ``None`` keeps the values, or one float per column.
-        hidden: GNN and head width (512).
-        num_layers: number of SAGEConv layers (2).
-        dropout: 0.05.
+        num_ops (int): size of the operation vocabulary.
+        static_dim (int, optional): width of the batch's ``static`` field (4 in NNLQP); 0
+            ignores it. (default: :obj:`4`)
+        static_scale (str or list[float], optional): factors multiplying ``static`` first:
+            ``"nnlqp"`` turns the project's ``[batch, MFLOPs, Mparams, memory MB]`` into
+            NNLQP's GFLOPs / G units, :obj:`None` keeps the values, or one float per column.
+            (default: :obj:`"nnlqp"`)
+        hidden (int, optional): GNN and head width. (default: :obj:`512`)
+        num_layers (int, optional): number of SAGEConv layers. (default: :obj:`2`)
+        dropout (float, optional): dropout everywhere. (default: :obj:`0.05`)
+
+    Shapes:
+        - **input:** a batch with ``op`` :math:`[N]`, ``op_attrs`` :math:`[N, 8]`,
+          ``out_shape`` :math:`[N, 4]`, ``edge_index`` :math:`[2, E]` (or ``adj_index``) and,
+          with ``static_dim``, ``static`` :math:`[B, S]`
+        - **output:** :math:`[B]`, positive
     """
+
+    LEGACY_KEYS = {"static_proj.0.": "static_proj.mlp.lins.0.", "head.0.": "head.lins.0.",
+                   "head.3.": "head.lins.1.", "head.6.": "head.lins.2."}
 
     def __init__(self, num_ops: int, static_dim: int = 4,
                  static_scale: str | list[float] | None = "nnlqp",
                  hidden: int = 512, num_layers: int = 2, dropout: float = 0.05):
         super().__init__()
-        static_scale = resolve_static_scale(static_scale, static_dim, "NNLP")
-        self.config = dict(num_ops=num_ops, static_dim=static_dim, static_scale=static_scale,
-                           hidden=hidden, num_layers=num_layers, dropout=dropout)
         self.num_ops, self.static_dim = num_ops, static_dim
         self.register_buffer("attr_center", torch.tensor(ATTR_CENTER), persistent=False)
         self.register_buffer("attr_scale", torch.tensor(ATTR_SCALE), persistent=False)
         self.register_buffer("shape_center", torch.tensor(SHAPE_CENTER), persistent=False)
         self.register_buffer("shape_scale", torch.tensor(SHAPE_SCALE), persistent=False)
-        if static_scale is not None:
-            self.register_buffer("static_scale", torch.tensor(static_scale), persistent=False)
-        else:
-            self.static_scale = None
         in_features = num_ops + len(ATTR_CENTER) + len(SHAPE_CENTER)
         self.convs = nn.ModuleList(
             SAGEConv(in_features if i == 0 else hidden, hidden, normalize=True)
             for i in range(num_layers))
         self.dropout = nn.Dropout(dropout)
         if static_dim:
-            self.static_proj = nn.Sequential(nn.Linear(static_dim, hidden), nn.Dropout(dropout),
-                                             nn.ReLU())
-        self.head = nn.Sequential(
-            nn.Linear(hidden * (2 if static_dim else 1), hidden), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
+            self.static_proj = StaticEncoder(static_dim, hidden, dropout, static_scale, who="NNLP")
+        self.head = mlp([hidden * (2 if static_dim else 1), hidden, hidden, 1], dropout)
+        self.output = OutputMap("neg_logsigmoid")
+
+    @classmethod
+    def resolve_config(cls, config: dict) -> dict:
+        scale = resolve_static_scale(config["static_scale"], config["static_dim"], "NNLP")
+        return {**config, "static_scale": scale}
 
     def node_features(self, batch) -> Tensor:
         """``[N, num_ops + 12]``: one-hot op, normalised attributes, normalised output shape."""
-        hint = "whole-network graphs from pyg_nar.onnx carry it"
         op = require_field(batch, "op", "NNLP")
         check_ops(op, self.num_ops, "NNLP")
-        attrs = require_field(batch, "op_attrs", "NNLP", hint).float()
-        shape = require_field(batch, "out_shape", "NNLP", hint).float()
+        attrs = require_field(batch, "op_attrs", "NNLP", _HINT).float()
+        shape = require_field(batch, "out_shape", "NNLP", _HINT).float()
         return torch.cat([F.one_hot(op, self.num_ops).float(),
                           (attrs - self.attr_center) / self.attr_scale,
                           (shape - self.shape_center) / self.shape_scale], dim=-1)
@@ -105,14 +129,7 @@ class NNLP(nn.Module):
         for conv in self.convs:
             x = self.dropout(F.relu(conv(x, adj)))
         b, num_graphs = node_graph_index(batch)
-        g = scatter(x, b, 0, dim_size=num_graphs, reduce="sum")
+        g = global_add_pool(x, b, size=num_graphs)
         if self.static_dim:
-            static = require_field(batch, "static", "NNLP", f"static_dim={self.static_dim}")
-            static = static.float().view(num_graphs, -1)
-            if static.size(1) != self.static_dim:
-                raise ValueError(f"NNLP: static has {static.size(1)} features per graph, "
-                                 f"expected static_dim={self.static_dim}")
-            if self.static_scale is not None:
-                static = static * self.static_scale
-            g = torch.cat([g, self.static_proj(static)], dim=-1)
-        return -F.logsigmoid(self.head(g).squeeze(-1))
+            g = torch.cat([g, self.static_proj(batch, num_graphs)], dim=-1)
+        return self.output(self.head(g).squeeze(-1))

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from pyg_nar.models.common import require_field
+from pyg_nar.models.base import Predictor
 from pyg_nar.models.registry import model_class, register_model
 
 __all__ = ["ZeroCostPredictor", "ProxyFusion", "ScoreEnsemble", "proxy_features"]
@@ -35,7 +36,7 @@ def proxy_features(zc: Tensor, num_proxies: int, who: str) -> Tensor:
 
 
 @register_model
-class ZeroCostPredictor(nn.Module):
+class ZeroCostPredictor(Predictor):
     r"""Zero-cost-proxy baseline: :math:`s = \mathrm{MLP}(\mathrm{BN}(\operatorname{slog}(\mathbf{z})))`,
     ``forward(batch) -> [B]`` from the batch's ``zc`` field only.
 
@@ -51,7 +52,6 @@ class ZeroCostPredictor(nn.Module):
 
     def __init__(self, num_proxies: int, hidden: int = 64, dropout: float = 0.0):
         super().__init__()
-        self.config = dict(num_proxies=num_proxies, hidden=hidden, dropout=dropout)
         self.num_proxies = num_proxies
         self.norm = nn.BatchNorm1d(num_proxies, affine=False)
         self.head = (nn.Linear(num_proxies, 1) if hidden == 0 else
@@ -66,7 +66,7 @@ class ZeroCostPredictor(nn.Module):
 
 
 @register_model
-class ProxyFusion(nn.Module):
+class ProxyFusion(Predictor):
     r"""An encoder's graph embedding :math:`\mathbf{g}` joined with the zero-cost proxies:
     :math:`s = \mathrm{MLP}([\mathbf{g} \,\|\, \mathrm{BN}(\operatorname{slog}(\mathbf{z}))])`.
 
@@ -114,7 +114,7 @@ class ProxyFusion(nn.Module):
     def wrap(cls, model: nn.Module, num_proxies: int, hidden: int | None = None) -> "ProxyFusion":
         """A :class:`ProxyFusion` around ``model`` itself (its weights kept)."""
         self = cls.__new__(cls)
-        nn.Module.__init__(self)
+        Predictor.__init__(self)
         self.encoder = model
         self._setup(type(model).__name__, num_proxies, hidden)
         return self
@@ -130,7 +130,7 @@ class ProxyFusion(nn.Module):
 
 
 @register_model
-class ScoreEnsemble(nn.Module):
+class ScoreEnsemble(Predictor):
     r"""The mean of its members' standardised scores,
     :math:`s = \frac{1}{M}\sum_m (s_m - \mu_m) / \sigma_m`, with :math:`\mu_m, \sigma_m` each
     member's score mean and deviation on the training cells (:meth:`calibrate`), so members
@@ -163,7 +163,7 @@ class ScoreEnsemble(nn.Module):
     def from_models(cls, models: Sequence[nn.Module]) -> "ScoreEnsemble":
         """An ensemble of trained models (their weights kept); call :meth:`calibrate` next."""
         self = cls.__new__(cls)
-        nn.Module.__init__(self)
+        Predictor.__init__(self)
         self.members = nn.ModuleList(models)
         self._finish()
         return self

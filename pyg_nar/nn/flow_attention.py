@@ -1,18 +1,3 @@
-"""Flow-aware global attention (FlowerFormer Sec. 4.2, Eq. (5)).
-
-Multi-head scaled dot-product attention in which node ``i`` attends only to the nodes ``j``
-of the pairs ``(j, i)`` in ``flow_index`` -- the nodes joined to ``i`` by a directed path in
-either direction, and ``i`` itself (``pyg_nar.transforms.FlowMask``):
-
-.. math::
-    \\alpha^{(h)}_{ij} = \\mathrm{softmax}_{j:(j,i)\\in P}\\Big(\\tfrac{(W_Q^{(h)} x_i)^\\top W_K^{(h)} x_j}{\\sqrt{d/H}}\\Big),
-    \\qquad \\mathrm{out}_i = W_O \\,\\big\\Vert_h \\sum_j \\alpha^{(h)}_{ij} W_V^{(h)} x_j .
-
-It is computed sparsely over the pairs (``O(P)`` memory, never an ``N x N`` mask), with
-:func:`torch_geometric.utils.softmax`. As in the official ``dag_attention.py``: 8 heads, no
-bias on the query/key/value projections, a biased output projection, dropout on the
-attention weights.
-"""
 from __future__ import annotations
 
 import math
@@ -25,16 +10,45 @@ __all__ = ["FlowAttention"]
 
 
 class FlowAttention(nn.Module):
-    """Attention restricted to flow pairs (see module doc).
+    r"""The flow-aware global attention of `"FlowerFormer: Empowering Neural Architecture
+    Encoding using a Flow-aware Graph Transformer" <https://arxiv.org/abs/2403.12821>`_
+    (Sec. 4.2, Eq. (5)): multi-head scaled dot-product attention in which node :math:`i`
+    attends only to the nodes :math:`j` of the pairs :math:`(j, i) \in \mathcal{P}` of
+    ``flow_index`` -- the nodes joined to :math:`i` by a directed path in either direction,
+    and :math:`i` itself (:class:`pyg_nar.transforms.FlowMask`):
+
+    .. math::
+        \alpha^{(h)}_{ij} &= \mathrm{softmax}_{j:(j,i)\in\mathcal{P}}\left(
+        \frac{(\mathbf{W}_Q^{(h)} \mathbf{x}_i)^\top \mathbf{W}_K^{(h)} \mathbf{x}_j}
+        {\sqrt{d/H}}\right) \\
+        \mathbf{x}'_i &= \mathbf{W}_O \, \big\Vert_{h=1}^{H} \sum_{j:(j,i)\in\mathcal{P}}
+        \alpha^{(h)}_{ij} \mathbf{W}_V^{(h)} \mathbf{x}_j + \mathbf{b}_O
+
+    As in the official ``dag_attention.py``: no bias on the query/key/value projections, a
+    biased output projection, dropout on the attention weights. Computed sparsely over the
+    pairs (:math:`O(|\mathcal{P}|)` memory, never an :math:`N \times N` mask).
+
+    Equivalent: ``FlowAttention(d, heads=H)`` computes ``out_proj(TransformerConv(d, d // H,
+    heads=H, root_weight=False, bias=False)(x, flow_index))`` of
+    :class:`torch_geometric.nn.conv.TransformerConv` with the same weights (its
+    ``lin_query | lin_key | lin_value`` are the three row blocks of ``qkv``;
+    ``tests/nn/test_library_equivalents.py`` compares them). It is written out to keep the
+    official code's parameter layout (one fused ``qkv`` projection, Xavier-initialised per
+    block) and the checkpoints made with it.
 
     Args:
-        channels: feature size ``d`` (input = output); divisible by ``heads``.
-        heads: number of attention heads (8 in the paper).
-        attn_dropout: dropout on the attention weights (0.5 in the official NB201 config).
+        channels (int): feature size :math:`d` (input = output); divisible by ``heads``.
+        heads (int, optional): number of attention heads :math:`H` (8 in the paper).
+            (default: :obj:`8`)
+        attn_dropout (float, optional): dropout on the attention weights (0.5 in the official
+            NB201 configuration). (default: :obj:`0.0`)
 
-    ``forward(x [N, d], flow_index [2, P], return_attention_weights=False)`` returns
-    ``[N, d]``, or ``(out, (flow_index, alpha [P, heads]))`` where ``alpha[p, h]`` is the
-    weight node ``flow_index[1, p]`` gives to node ``flow_index[0, p]`` in head ``h``.
+    Shapes:
+        - **input:** node features :math:`(N, d)`, flow pairs :math:`(2, |\mathcal{P}|)`
+        - **output:** node features :math:`(N, d)`, or, with
+          ``return_attention_weights=True``, ``(out, (flow_index, alpha))`` with
+          ``alpha`` :math:`(|\mathcal{P}|, H)`: ``alpha[p, h]`` is the weight node
+          ``flow_index[1, p]`` gives to node ``flow_index[0, p]`` in head :math:`h`
     """
 
     def __init__(self, channels: int, heads: int = 8, attn_dropout: float = 0.0):
@@ -61,7 +75,6 @@ class FlowAttention(nn.Module):
         j, i = flow_index[0], flow_index[1]
         kv = qkv[:, 1:].index_select(0, j)  # keys and values of the attended nodes, one gather
         # per-head dot products as one [P, d] x [d, H] matmul with a 0/1 head-membership matrix
-        # (much faster on CPU than a reduction over the short head dimension)
         prod = (qkv[:, 0].index_select(0, i) * kv[:, 0]).view(-1, d)
         score = prod @ self._head_sum(x) * (1.0 / math.sqrt(d // h))
         alpha = softmax(score, i, num_nodes=n)  # [P, H]
@@ -73,6 +86,7 @@ class FlowAttention(nn.Module):
         return out
 
     def _head_sum(self, x: Tensor) -> Tensor:
+        """The ``[d, H]`` 0/1 matrix that sums each head's ``d / H`` channels (cached)."""
         d, h = self.channels, self.heads
         m = getattr(self, "_head_matrix", None)
         if m is None or m.dtype != x.dtype or m.device != x.device:

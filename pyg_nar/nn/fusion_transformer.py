@@ -1,98 +1,63 @@
-r"""The multi-stage fusion transformer of NAR-Former (Yi et al., CVPR'23, Sec. 3.3, Fig. 3).
-
-A token sequence ``T`` is first encoded by standard pre-norm transformer blocks into ``H``.
-Then, stage by stage, an *aggregation block* lets ``N_k`` learnable query tokens ``Q_k``
-attend to ``H`` (first stage) or to the previous stage's output, optional *standard blocks*
-refine those ``N_k`` tokens, and a *fuse block* uses them as queries over ``H`` again.
-With ``N_k = 4, 2, 1`` (the paper) the last stage leaves one token: the vector ``e``.
-
-Graphs of different sizes share one batch: node tokens come as ``x [N_total, D]`` with PyG's
-``batch`` vector and are padded by :func:`torch_geometric.utils.to_dense_batch`; padded
-positions are excluded from every attention over ``H`` by a key-padding mask, so a graph's
-output does not depend on the other graphs of its batch.
-"""
 from __future__ import annotations
 
 from typing import Optional, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
+from torch_geometric.nn.inits import reset
 from torch_geometric.utils import to_dense_batch
 
-__all__ = ["TransformerBlock", "FusionTransformer"]
+from pyg_nar.nn.transformer_block import TransformerBlock
 
-
-class TransformerBlock(nn.Module):
-    r"""Pre-norm transformer block, self- or cross-attention.
-
-    ``x <- x + Drop(Attn(LN(x), LN(m), LN(m)))``, ``x <- x + Drop(FFN(LN(x)))`` with
-    ``m = x`` (self-attention) or a given memory (cross-attention: aggregation and fuse
-    blocks). Attention is :func:`torch.nn.functional.scaled_dot_product_attention`.
-    """
-
-    def __init__(self, dim: int, heads: int, ffn_ratio: float = 4.0, dropout: float = 0.1,
-                 cross: bool = False):
-        super().__init__()
-        if dim % heads:
-            raise ValueError(f"TransformerBlock: dim {dim} is not divisible by {heads} heads")
-        self.dim, self.heads, self.cross, self.dropout = dim, heads, cross, dropout
-        self.norm_q = nn.LayerNorm(dim)
-        self.norm_kv = nn.LayerNorm(dim) if cross else None
-        if cross:
-            self.q_proj = nn.Linear(dim, dim)
-            self.kv_proj = nn.Linear(dim, 2 * dim)
-        else:
-            self.qkv_proj = nn.Linear(dim, 3 * dim)
-        self.out_proj = nn.Linear(dim, dim)
-        hidden = int(dim * ffn_ratio)
-        self.norm_ffn = nn.LayerNorm(dim)
-        self.ffn = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout),
-                                 nn.Linear(hidden, dim))
-        self.drop = nn.Dropout(dropout)
-
-    def _split(self, t: Tensor) -> Tensor:  # [B, L, dim] -> [B, heads, L, head_dim]
-        b, n, _ = t.shape
-        return t.view(b, n, self.heads, -1).transpose(1, 2)
-
-    def forward(self, x: Tensor, memory: Optional[Tensor] = None,
-                attn_mask: Optional[Tensor] = None) -> Tensor:
-        """``x`` [B, Lq, dim]; ``memory`` [B, Lk, dim] for cross-attention; ``attn_mask``
-        a bool mask broadcastable to [B, heads, Lq, Lk], ``True`` where attention is allowed."""
-        h = self.norm_q(x)
-        if self.cross:
-            if memory is None:
-                raise ValueError("TransformerBlock: a cross-attention block needs a memory")
-            q = self.q_proj(h)
-            k, v = self.kv_proj(self.norm_kv(memory)).chunk(2, dim=-1)
-        else:
-            q, k, v = self.qkv_proj(h).chunk(3, dim=-1)
-        out = F.scaled_dot_product_attention(
-            self._split(q), self._split(k), self._split(v), attn_mask=attn_mask,
-            dropout_p=self.dropout if self.training else 0.0)
-        out = out.transpose(1, 2).reshape(x.shape)
-        x = x + self.drop(self.out_proj(out))
-        return x + self.drop(self.ffn(self.norm_ffn(x)))
+__all__ = ["FusionTransformer"]
 
 
 class FusionTransformer(nn.Module):
-    r"""NAR-Former's multi-stage fusion transformer (Sec. 3.3, Fig. 3): token sequence -> one vector.
+    r"""The multi-stage fusion transformer of `"NAR-Former: Neural Architecture Representation
+    Learning towards Holistic Attributes Prediction" <https://arxiv.org/abs/2211.08024>`_
+    (Sec. 3.3, Fig. 3): a token sequence becomes one vector.
+
+    The tokens :math:`\mathbf{T}` are encoded by standard (self-attention)
+    :class:`TransformerBlock` s into :math:`\mathbf{H}`. Then, for each stage
+    :math:`k = 1, \dots, K`, an aggregation block lets :math:`N_k` learnable queries
+    :math:`\mathbf{Q}_k` attend to the previous stage's output, optional standard blocks
+    refine them, and a fuse block uses them as queries over :math:`\mathbf{H}` again:
+
+    .. math::
+        \mathbf{H} &= \mathrm{Block}^{L}(\mathbf{T}), \qquad \mathbf{O}_0 = \mathbf{H} \\
+        \mathbf{O}_k &= \mathrm{Fuse}_k\big(\mathrm{Block}_k^{S}(\mathrm{Agg}_k(\mathbf{Q}_k,
+        \mathbf{O}_{k-1})), \mathbf{H}\big) \in \mathbb{R}^{N_k \times D} \\
+        \mathbf{e} &= \mathrm{LN}(\mathbf{O}_K) \qquad (N_K = 1)
+
+    With :math:`N_k = 4, 2, 1` (the paper) the last stage leaves one token, the vector
+    :math:`\mathbf{e}`.
+
+    Graphs of different sizes share one batch: node tokens come flat with PyG's ``batch``
+    vector and are padded by :func:`torch_geometric.utils.to_dense_batch`; padded positions are
+    excluded from every attention over :math:`\mathbf{H}` by a key-padding mask, so a graph's
+    output does not depend on the other graphs of its batch. Optional per-graph ``extra``
+    tokens (NAR-Former's depth and end tokens) are put first; there is no positional term in
+    the attention (positions are part of the tokens), so their place does not matter.
 
     Args:
-        dim: token width ``D`` (paper: 192).
-        num_layers: standard blocks that turn ``T`` into ``H`` (paper: 6).
-        head_dim: width of one attention head (paper: 32, so 6 heads at ``D = 192``).
-        ffn_ratio: FFN hidden width over ``D`` (paper: 4).
-        dropout: dropout of attention weights, residual branches and FFN (paper: 0.1).
-        query_tokens: ``N_k`` of each fusion stage (paper: ``(4, 2, 1)``); must end with 1.
-        stage_layers: optional standard blocks between each stage's aggregation and fuse block
-            (the official code: 1, its depths ``[6, 1, 1, 1]``).
+        dim (int, optional): token width :math:`D`. (default: :obj:`192`, the paper's)
+        num_layers (int, optional): standard blocks :math:`L` that turn :math:`\mathbf{T}`
+            into :math:`\mathbf{H}`. (default: :obj:`6`)
+        head_dim (int, optional): width of one attention head (6 heads at :math:`D = 192`).
+            (default: :obj:`32`)
+        ffn_ratio (float, optional): FFN hidden width over :math:`D`. (default: :obj:`4.0`)
+        dropout (float, optional): dropout of attention weights, residual branches and FFN.
+            (default: :obj:`0.1`)
+        query_tokens (Sequence[int], optional): :math:`N_k` of each fusion stage; must end with
+            1. (default: :obj:`(4, 2, 1)`)
+        stage_layers (int, optional): standard blocks :math:`S` between each stage's
+            aggregation and fuse block (the official code's depths ``[6, 1, 1, 1]``).
+            (default: :obj:`1`)
 
-    Inputs of :meth:`forward`: node tokens ``x [N_total, D]``, the ``batch`` vector, and
-    optionally per-graph ``extra`` tokens ``[B, K, D]`` (NAR-Former's depth and end tokens).
-    There is no positional term in the attention (positions are part of the tokens), so
-    the place of the extra tokens in the sequence does not matter; they are put first.
-    Returns ``e [B, D]`` (after a final LayerNorm).
+    Shapes:
+        - **input:** node tokens :math:`(N, D)`, batch vector :math:`(N)` (optional),
+          extra tokens :math:`(B, K, D)` (optional)
+        - **output:** graph vectors :math:`(B, D)`, after a final LayerNorm
     """
 
     def __init__(self, dim: int = 192, num_layers: int = 6, head_dim: int = 32,
@@ -107,6 +72,7 @@ class FusionTransformer(nn.Module):
                              "and end with 1 (the last stage yields one vector)")
         heads = dim // head_dim
         self.dim, self.query_tokens = dim, query_tokens
+        self.num_layers, self.head_dim, self.stage_layers = num_layers, head_dim, stage_layers
 
         def block(cross=False):
             return TransformerBlock(dim, heads, ffn_ratio, dropout, cross=cross)
@@ -119,6 +85,12 @@ class FusionTransformer(nn.Module):
             [nn.ModuleList([block() for _ in range(stage_layers)]) for _ in query_tokens])
         self.fuse = nn.ModuleList([block(cross=True) for _ in query_tokens])
         self.norm = nn.LayerNorm(dim)
+
+    def reset_parameters(self) -> None:
+        for q in self.queries:
+            nn.init.normal_(q, std=0.02)
+        for m in (self.encoder, self.aggregate, self.stage_blocks, self.fuse, self.norm):
+            reset(m)
 
     def forward(self, x: Tensor, batch: Optional[Tensor] = None, extra: Optional[Tensor] = None,
                 batch_size: Optional[int] = None) -> Tensor:
@@ -148,3 +120,8 @@ class FusionTransformer(nn.Module):
             out = fuse(out, h, attn_mask=mask)
             memory, memory_mask = out, None
         return self.norm(out[:, 0])
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({self.dim}, num_layers={self.num_layers}, "
+                f"head_dim={self.head_dim}, query_tokens={self.query_tokens}, "
+                f"stage_layers={self.stage_layers})")

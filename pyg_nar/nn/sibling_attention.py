@@ -1,5 +1,6 @@
 r"""NN-Former's layers (Xu et al., CVPR 2025, `arXiv:2507.00880 <https://arxiv.org/abs/2507.00880>`_):
-adjacency-sibling multi-head attention and the bidirectional graph-isomorphism feed-forward.
+adjacency-sibling multi-head attention (:class:`SiblingAttention`; the feed-forward is
+:class:`~pyg_nar.nn.BidirectionalGraphFFN`, the block :class:`~pyg_nar.nn.NNFormerLayer`).
 
 NN-Former's observation: in a DAG of operations, *siblings* (nodes sharing a parent, such as
 the branches of a residual block, or sharing a child, such as the inputs of an addition) carry
@@ -28,8 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import coalesce, scatter, softmax
 
-__all__ = ["SiblingAttention", "BidirectionalGraphFFN", "NNFormerLayer", "sibling_pairs",
-           "NUM_RELATIONS"]
+__all__ = ["SiblingAttention", "sibling_pairs", "NUM_RELATIONS"]
 
 #: Number of relations of :func:`sibling_pairs` (:math:`A, A^\top, A^\top A, A A^\top`).
 NUM_RELATIONS = 4
@@ -60,6 +60,10 @@ def sibling_pairs(edge_index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
     :math:`j`) and ``rel`` ``[P]`` (the relation, 0..3), sorted by relation, then query, then
     key, without duplicates inside a relation. Works on a batch of graphs: pairs never cross
     graphs since every relation is a product of within-graph edges.
+
+    Args:
+        edge_index (torch.Tensor): the DAG edges ``source -> target``, :math:`(2, E)`.
+        num_nodes (int): number of nodes :math:`N`.
     """
     edge_index = coalesce(edge_index.long(), num_nodes=num_nodes)
     loops = torch.arange(num_nodes, device=edge_index.device).repeat(2, 1)
@@ -76,7 +80,7 @@ def sibling_pairs(edge_index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
 
 
 class SiblingAttention(nn.Module):
-    r"""Adjacency-sibling multi-head attention (NN-Former's ASMA).
+    r"""Adjacency-sibling multi-head attention (NN-Former's ASMA) (`NN-Former, Xu et al., CVPR 2025 <https://arxiv.org/abs/2507.00880>`_).
 
     The heads are split evenly over the four relations of :func:`sibling_pairs`; head
     :math:`h` of relation :math:`r(h)` attends only to the pairs of that relation:
@@ -114,6 +118,10 @@ class SiblingAttention(nn.Module):
         self.qkv = nn.Linear(channels, 3 * channels, bias=False)
         self.proj = nn.Linear(channels, channels, bias=False)
 
+    def reset_parameters(self) -> None:
+        self.qkv.reset_parameters()
+        self.proj.reset_parameters()
+
     def forward(self, x: Tensor, edge_index: Tensor,
                 pairs: tuple[Tensor, Tensor] | None = None) -> Tensor:
         n = x.size(0)
@@ -133,87 +141,3 @@ class SiblingAttention(nn.Module):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.channels}, heads={self.heads})"
-
-
-class BidirectionalGraphFFN(nn.Module):
-    r"""NN-Former's bidirectional graph-isomorphism feed-forward network (BGIFFN): the FFN's
-    hidden layer also sums, GIN-style, the projected states of the successors (first half of
-    the hidden units) and of the predecessors (second half):
-
-    .. math::
-        \mathbf{y}_i = W_2\, \mathrm{Dropout}\Big(\mathrm{ReLU}\Big(W_1 \mathbf{x}_i +
-        \Big[\sum_{i \to j} W_s \mathbf{x}_j \;\Big\Vert\; \sum_{j \to i} W_p \mathbf{x}_j
-        \Big]\Big)\Big)
-
-    (:math:`[W_s; W_p]` is one ``Linear(d, hidden)``; no biases.)
-
-    Args:
-        channels (int): input and output width :math:`d`.
-        hidden (int): hidden width (even). (default: ``4 * channels`` if ``None``)
-        dropout (float, optional): dropout after the activation and on the output.
-            (default: ``0.0``)
-
-    Shapes:
-        - **input:** node features :math:`(N, d)`, ``edge_index`` :math:`(2, E)` (the DAG,
-          ``source -> target``)
-        - **output:** :math:`(N, d)`
-    """
-
-    def __init__(self, channels: int, hidden: int | None = None, dropout: float = 0.0):
-        super().__init__()
-        hidden = 4 * channels if hidden is None else hidden
-        if hidden % 2:
-            raise ValueError(f"BidirectionalGraphFFN: hidden must be even, got {hidden}")
-        self.channels, self.hidden, self.dropout = channels, hidden, dropout
-        self.fc1 = nn.Linear(channels, hidden, bias=False)
-        self.graph = nn.Linear(channels, hidden, bias=False)
-        self.fc2 = nn.Linear(hidden, channels, bias=False)
-
-    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        n = x.size(0)
-        src, dst = edge_index
-        to_succ, to_pred = self.graph(x).chunk(2, dim=-1)
-        from_succ = scatter(to_succ[dst], src, 0, dim_size=n, reduce="sum")   # A x
-        from_pred = scatter(to_pred[src], dst, 0, dim_size=n, reduce="sum")   # A^T x
-        h = F.relu(self.fc1(x) + torch.cat([from_succ, from_pred], dim=-1))
-        h = F.dropout(h, self.dropout, self.training)
-        return F.dropout(self.fc2(h), self.dropout, self.training)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.channels}, hidden={self.hidden})"
-
-
-class NNFormerLayer(nn.Module):
-    r"""One NN-Former block, pre-norm:
-
-    .. math::
-        \mathbf{x} \leftarrow \mathbf{x} + \mathrm{ASMA}(\mathrm{LN}(\mathbf{x})), \qquad
-        \mathbf{x} \leftarrow \mathbf{x} + \mathrm{BGIFFN}(\mathrm{LN}(\mathbf{x}))
-
-    (:class:`SiblingAttention`, :class:`BidirectionalGraphFFN`, LayerNorm per node).
-
-    Args:
-        channels (int): width :math:`d`.
-        heads (int, optional): attention heads, a multiple of 4. (default: ``4``)
-        ffn_ratio (int, optional): FFN hidden width over :math:`d`. (default: ``4``)
-        dropout (float, optional): dropout of both sub-layers. (default: ``0.0``)
-
-    Shapes:
-        - **input:** :math:`(N, d)`, ``edge_index`` :math:`(2, E)`, optionally ``pairs``
-          (:func:`sibling_pairs` of ``edge_index``)
-        - **output:** :math:`(N, d)`
-    """
-
-    def __init__(self, channels: int, heads: int = 4, ffn_ratio: int = 4, dropout: float = 0.0):
-        super().__init__()
-        self.norm_attn = nn.LayerNorm(channels)
-        self.attn = SiblingAttention(channels, heads, dropout)
-        self.norm_ffn = nn.LayerNorm(channels)
-        self.ffn = BidirectionalGraphFFN(channels, ffn_ratio * channels, dropout)
-
-    def forward(self, x: Tensor, edge_index: Tensor,
-                pairs: tuple[Tensor, Tensor] | None = None) -> Tensor:
-        if pairs is None:
-            pairs = sibling_pairs(edge_index, x.size(0))
-        x = x + self.attn(self.norm_attn(x), edge_index, pairs)
-        return x + self.ffn(self.norm_ffn(x), edge_index)

@@ -1,9 +1,7 @@
 r"""NAR-Former's information-flow-consistency augmentation (Sec. 3.4) and its token pair (Sec. 3.5)."""
 from __future__ import annotations
 
-import numpy as np
 import torch
-from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
@@ -84,7 +82,8 @@ class FlowConsistentPair(BaseTransform):
     The copy holds only what the tokenizer reads (``op``, ``edge_index`` and, for whole
     networks, ``op_attrs`` / ``out_shape``); it is renumbered by an order drawn from
     ``shuffle`` (:meth:`FlowConsistentShuffle.draw_order`) and encoded by ``tokenize`` - the
-    result of ``tokenize(shuffle(copy))``, computed on arrays without building the copy - so
+    result of ``tokenize(shuffle(copy))``, computed on arrays without building the copy
+    (:meth:`Tokenize.renumbered_tokens`) - so
     ``aug_tokens`` matches ``tokens`` from the same :class:`Tokenize` in shape.
     Its end token and depth encoding equal the original's (same ``N``). Row ``k`` of
     ``aug_tokens`` is node ``k`` of the *shuffled* numbering: the loss compares the two
@@ -102,16 +101,10 @@ class FlowConsistentPair(BaseTransform):
         self.tokenize = Tokenize() if tokenize is None else tokenize
 
     def forward(self, data: Data) -> Data:
-        # Renumber only what the tokenizer reads, as arrays: the same order and tokens as
-        # ``tokenize(shuffle(copy))`` of a copy holding those fields, without the copy.
-        n, op, src, dst, values, _ = self.tokenize._inputs(data, "FlowConsistentPair")
-        order = np.array(self.shuffle.draw_order(src.tolist(), dst.tolist(), n,
-                                                 arch_name(data)), dtype=np.int64)
-        rank = np.empty(n, dtype=np.int64)
-        rank[order] = np.arange(n)
-        tokens = self.tokenize._node_tokens(op[order], rank[src], rank[dst], n,
-                                            None if values is None else values[torch.from_numpy(order)])
-        data.aug_tokens = torch.from_numpy(tokens)
+        name = arch_name(data)
+        data.aug_tokens = self.tokenize.renumbered_tokens(
+            data, lambda src, dst, n: self.shuffle.draw_order(src.tolist(), dst.tolist(), n, name),
+            "FlowConsistentPair")
         return data
 
     def __repr__(self) -> str:

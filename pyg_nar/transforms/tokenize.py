@@ -234,6 +234,50 @@ class Tokenize(BaseTransform):
             tokens[:, 3 * w:] = self._value_parts(values)
         return tokens
 
+    def renumbered_tokens(self, data: Data, order, transform: str = "Tokenize") -> Tensor:
+        r"""The ``tokens`` ``[N, D]`` of ``data`` renumbered so that new node ``k`` is old
+        node ``order[k]`` - the same bits as ``self(renumber_nodes(copy, order)).tokens``
+        (:func:`pyg_nar.data.renumber_nodes`) for a copy holding what the tokenizer reads
+        (``op``, ``edge_index`` and, for whole networks, ``op_attrs`` / ``out_shape``),
+        computed on arrays without building the copy.
+
+        ``order`` is a topological order of the graph (so that the renumbered graph still
+        satisfies the :mod:`pyg_nar.data` contract; an :class:`ArchitectureError` if it is
+        not a permutation), or a function ``(src, dst, num_nodes) -> order`` of the graph's
+        checked edge arrays that draws one, such as
+        :meth:`~pyg_nar.transforms.FlowConsistentShuffle.draw_order`, whose result is used
+        unchecked: :class:`~pyg_nar.transforms.FlowConsistentPair` makes its ``aug_tokens``
+        so, at no cost over the tokens themselves.
+        ``transform`` names the caller in error messages.
+        """
+        n, op, src, dst, values, _ = self._inputs(data, transform)
+        if callable(order):  # trusted, as a drawn order is a permutation by construction
+            order = np.asarray(order(src, dst, n), dtype=np.int64)
+            rank = np.empty(n, dtype=np.int64)
+            rank[order] = np.arange(n)
+        else:
+            order, rank = self._checked_order(order, n, f"{arch_name(data)}: {transform}")
+        return torch.from_numpy(self._node_tokens(
+            op[order], rank[src], rank[dst], n,
+            None if values is None else values[torch.from_numpy(order)]))
+
+    @staticmethod
+    def _checked_order(order, n: int, where: str) -> tuple[np.ndarray, np.ndarray]:
+        """``order`` as an int64 array and its inverse ``rank`` (new number of each old node);
+        an :class:`ArchitectureError` unless it is a permutation of ``0 .. n - 1``."""
+        order = np.asarray(order, dtype=np.int64)
+        rank = np.full(n, -1, dtype=np.int64)
+        try:
+            if order.shape != (n,):
+                raise IndexError
+            rank[order] = np.arange(n)
+            if min(rank.min(), order.min()) < 0:  # a node left out (so another repeated)
+                raise IndexError
+        except IndexError:
+            raise ArchitectureError(f"{where}: the order is not a permutation of the {n} nodes "
+                                    f"0..{n - 1}") from None
+        return order, rank
+
     def forward(self, data: Data) -> Data:
         n, op, src, dst, values, widths = self._inputs(data)
         data.tokens = torch.from_numpy(self._node_tokens(op, src, dst, n, values))

@@ -9,7 +9,7 @@ from _synthetic import relative_mse_drop
 from pyg_nar.data import arch_data
 from pyg_nar.models import NARFormerV2
 from pyg_nar.models.narformer_v2 import transformer_sinusoid
-from pyg_nar.transforms import SymmetricAdjacency, sinusoid_encoding
+from pyg_nar.transforms import SymmetricAdjacency, TokenizeV2, sinusoid_encoding
 from pyg_nar.nn import GraphAidedAttention, GroupedLinear, NARFormerV2Layer
 
 NB201_EDGES = [[0, 1], [0, 2], [0, 4], [1, 3], [1, 5], [2, 6], [3, 6], [4, 7], [5, 7], [6, 7]]
@@ -34,6 +34,12 @@ def random_network(n, seed, num_ops=NUM_OPS, y=None):
     if y is None:
         y = float(0.5 + static[0, 1] + 0.05 * n)
     return arch_data(op, edges, y=y, op_attrs=attrs, out_shape=shape, static=static)
+
+
+def tokenized(model, graphs):
+    """The graphs with the tokens ``model`` reads (its TokenizeV2 transform)."""
+    tokenizer = model.tokenizer()
+    return [tokenizer(g.clone()) for g in graphs]
 
 
 def relabel(data, perm):
@@ -129,8 +135,9 @@ def test_transformer_sinusoid_values_and_cell_tokens():
     assert transformer_sinusoid(torch.zeros(3, 8), 5).shape == (3, 80)
     # cell tokens: [PE_nerf32(op) | PE_nerf32(position in its graph)], positions restart per graph
     model = NARFormerV2(NUM_OPS, hidden=32, head_hidden=32, groups=4, num_layers=1)
-    cells = Batch.from_data_list([nb201_cell([1, 2, 3, 4, 5, 1]), nb201_cell([2, 2, 2, 2, 2, 2])])
-    tok = model.node_features(cells)
+    cells = Batch.from_data_list(tokenized(model, [nb201_cell([1, 2, 3, 4, 5, 1]),
+                                                   nb201_cell([2, 2, 2, 2, 2, 2])]))
+    tok = cells.tokens
     assert tok.shape == (16, 128)
     assert torch.equal(tok[:8, 64:], tok[8:, 64:])
     assert torch.equal(tok[9, :64], sinusoid_encoding(torch.tensor(2), 32))
@@ -153,6 +160,7 @@ def test_batched_equals_one_at_a_time(kw):
         graphs = [random_network(n, seed=n) for n in (5, 9, 13)]
     else:
         graphs = [nb201_cell(o) for o in ([1, 2, 3, 4, 5, 1], [2, 2, 2, 2, 2, 2], [5, 4, 3, 2, 1, 4])]
+    graphs = tokenized(model, graphs)
     with torch.no_grad():
         batched = model(Batch.from_data_list(graphs))
         single = torch.cat([model(Batch.from_data_list([g])) for g in graphs])
@@ -169,8 +177,8 @@ def test_network_prediction_invariant_under_relabelling():
     g = random_network(10, seed=7)
     perm = torch.randperm(10, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        a = model(Batch.from_data_list([g]))
-        b = model(Batch.from_data_list([relabel(g, perm)]))
+        a = model(Batch.from_data_list(tokenized(model, [g])))
+        b = model(Batch.from_data_list(tokenized(model, [relabel(g, perm)])))
     assert torch.allclose(a, b, atol=1e-6)
 
 
@@ -191,7 +199,8 @@ def test_tokens_input_and_adj_index_field_used():
 
 def test_output_ranges_and_config_rebuild():
     torch.manual_seed(7)
-    cells = Batch.from_data_list([nb201_cell([1, 2, 3, 4, 5, 1]), nb201_cell([3, 3, 3, 3, 3, 3])])
+    cells = Batch.from_data_list([TokenizeV2()(nb201_cell([1, 2, 3, 4, 5, 1])),
+                                  TokenizeV2()(nb201_cell([3, 3, 3, 3, 3, 3]))])
     acc = small(num_layers=2).eval()
     p = acc(cells)
     assert ((p > 0) & (p < 1)).all()
@@ -204,9 +213,10 @@ def test_output_ranges_and_config_rebuild():
 
 
 def test_clear_errors():
-    cells = Batch.from_data_list([nb201_cell([1, 2, 3, 4, 5, 1])])
+    cells = Batch.from_data_list([TokenizeV2()(nb201_cell([1, 2, 3, 4, 5, 1]))])
     with pytest.raises(KeyError, match="op_attrs"):
-        small(task="latency", network_features=True)(cells)
+        model = small(task="latency", network_features=True)
+        model(Batch.from_data_list(tokenized(model, [nb201_cell([1, 2, 3, 4, 5, 1])])))
     with pytest.raises(KeyError, match="static"):
         small(task="latency", static_dim=4)(cells)
     with pytest.raises(ValueError, match="operation index 6"):
@@ -218,8 +228,8 @@ def test_clear_errors():
 def test_training_step_lowers_relative_mse():
     torch.manual_seed(8)
     graphs = [random_network(n, seed=100 + n) for n in range(4, 20)]
-    batch = Batch.from_data_list(graphs)
     model = small(task="latency", network_features=True, static_dim=4)
+    batch = Batch.from_data_list(tokenized(model, graphs))
     before, after = relative_mse_drop(model, batch, steps=15, lr=1e-3)
     assert after < 0.5 * before
 
@@ -229,7 +239,7 @@ def test_checkpoint_round_trip(tmp_path):
 
     torch.manual_seed(9)
     model = small(task="latency", network_features=True, static_dim=4).eval()
-    batch = Batch.from_data_list([random_network(n, seed=n) for n in (6, 10)])
+    batch = Batch.from_data_list(tokenized(model, [random_network(n, seed=n) for n in (6, 10)]))
     loaded, _, _ = load_checkpoint(save_checkpoint(str(tmp_path / "v2"), model))
     assert isinstance(loaded, NARFormerV2) and loaded.config == model.config
     assert torch.allclose(loaded(batch), model(batch))

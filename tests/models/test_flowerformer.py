@@ -17,8 +17,8 @@ import pytest
 import torch
 from torch_geometric.data import Batch, Data
 
+from _flow_steps import FlowSteps
 from pyg_nar.models import FlowerFormer
-from pyg_nar.models.flowerformer import official_parameter_count
 from pyg_nar.nn import FlowAttention, FlowMessagePassing, flow_schedule
 from pyg_nar.transforms import FlowMask, TopologicalGenerations
 
@@ -74,7 +74,7 @@ def test_flow_matches_node_by_node_recursion():
     layer = FlowMessagePassing(16)
     for data in (hand_dag(), random_dag(12, 0.3, 1), random_dag(9, 0.6, 2)):
         x = torch.randn(data.num_nodes, 16)
-        h_f, h_b = layer.flow_states(x, data.edge_index, data.node_gen, data.edge_gen)
+        h_f, h_b = layer.flow_states(x, data.edge_index, data.node_gen)
         ref_f, ref_b = naive_flows(layer, x, data.edge_index)
         torch.testing.assert_close(h_f, ref_f, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(h_b, ref_b, atol=1e-5, rtol=1e-5)
@@ -84,9 +84,13 @@ def test_flow_matches_node_by_node_recursion():
 def test_generations_visited_in_order_and_step_count():
     data = hand_dag()
     layer = FlowMessagePassing(8)
-    layer(torch.randn(7, 8), data.edge_index, data.node_gen)
-    assert layer.visited == [("forward", g) for g in range(4)] + [("backward", g) for g in (3, 2, 1, 0)]
-    assert layer.num_steps == 8
+    with FlowSteps(layer) as rec:
+        layer(torch.randn(7, 8), data.edge_index, data.node_gen)
+    schedule = flow_schedule(data.edge_index, data.node_gen)
+    expected = [("forward", g) for g in range(4)] + [("backward", g) for g in (3, 2, 1, 0)]
+    assert rec.steps(schedule.bounds) == expected  # the steps the layer took
+    assert schedule.steps == expected  # the order the schedule documents
+    assert rec.num_steps() == schedule.num_steps == 8
 
 
 def test_forward_state_depends_only_on_ancestors():
@@ -127,12 +131,15 @@ def test_step_count_independent_of_number_of_graphs():
     assert all(int(d.depth) == 1 for d in shallow)
     for graphs in ([hand_dag()], [hand_dag()] + shallow, [hand_dag(seed=s) for s in range(25)] + shallow):
         batch = Batch.from_data_list(graphs)
-        model(batch)
-        assert model.num_steps == 2 * 4 * 2
-        for layer in model.layers:
-            assert layer.flow.num_steps == 2 * int(batch.depth.max())
-    model(Batch.from_data_list(shallow))
-    assert model.num_steps == 2 * 1 * 2
+        with FlowSteps(model) as rec:
+            model(batch)
+        assert sum(map(len, rec.calls)) == 2 * 4 * 2
+        assert rec.layer_of_call == [layer.flow for layer in model.layers]
+        for call in range(len(model.layers)):
+            assert rec.num_steps(call) == 2 * int(batch.depth.max())
+    with FlowSteps(model) as rec:
+        model(Batch.from_data_list(shallow))
+    assert sum(map(len, rec.calls)) == 2 * 1 * 2
 
 
 def test_batched_equals_one_graph_at_a_time():
@@ -187,6 +194,18 @@ def test_attention_matches_dense_masked_attention():
     a = torch.softmax(scores.masked_fill(~mask, float("-inf")), -1)
     ref = attn.out_proj(torch.einsum("hij,jhd->ihd", a, v).reshape(10, 16))
     torch.testing.assert_close(attn(x, data.flow_index), ref, atol=1e-5, rtol=1e-5)
+
+
+def official_parameter_count(model: FlowerFormer) -> int:
+    """The parameter count the official code reports for the same configuration.
+
+    Adds the parameters that exist there but cannot change the output: per layer the unused
+    ``to_tqk`` projection (``d x 2d``) and, per flow direction, the ``Linear(d, d)`` of the
+    constant edge embedding; plus that embedding (``d``).
+    """
+    d, layers = model.config["channels"], model.config["num_layers"]
+    ours = sum(p.numel() for p in model.parameters())
+    return ours + layers * (d * 2 * d + 2 * (d * d + d)) + d
 
 
 def test_paper_parameter_count():
