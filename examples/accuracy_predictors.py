@@ -56,7 +56,6 @@ import torch
 
 from pyg_nar import pipeline
 from pyg_nar.recipes import NARFORMER_RANKING
-from pyg_nar.splits import FLOWERFORMER_TRAIN_POOL
 from pyg_nar.training import TrainConfig
 
 #: NAR-Former's training recipes: (model kwargs, TrainConfig overrides)
@@ -135,10 +134,9 @@ def main():
     epochs = args.epochs * len(args.sizes) if len(args.epochs) == 1 else args.epochs
     torch.set_num_threads(args.threads)
     out = args.resume or pipeline.fresh_run_dir(args.out)
-    bench = args.dataset.partition(":")[0]
-    pool = FLOWERFORMER_TRAIN_POOL.get(bench) if args.protocol == "flowerformer" else None
     print(f"{args.dataset}, {args.protocol} protocol"
-          + (f" (train pool {pool})" if pool else "") + f", seeds {args.seeds}; checkpoints in {out}")
+          + (" (the papers' train pool, pyg_nar.splits.train_pool)" if args.protocol == "flowerformer"
+             else "") + f", seeds {args.seeds}; checkpoints in {out}")
 
     results: dict = {}
     for size, n_epochs in zip(args.sizes, epochs):
@@ -151,7 +149,7 @@ def main():
                 if r is None:
                     r = pipeline.train(model, args.dataset, run_dir, protocol=args.protocol,
                                        train_size=train_size, epochs=n_epochs, seed=seed,
-                                       cache=args.cache, train_pool=pool, progress=args.progress,
+                                       cache=args.cache, progress=args.progress,
                                        model_kwargs=model_kwargs, **overrides)
                 results.setdefault((size, model), []).append(r)
                 main_part = r["test"]

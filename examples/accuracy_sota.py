@@ -8,11 +8,13 @@ predictor sees the same splits and seeds; ``--seeds`` seed split and training al
 
 A predictor is a spec ``ENCODER[+prune][+fgp][+zc]`` or an ensemble ``ens:SPEC,SPEC,...``:
 
-* encoders: ``flowerformer`` (``TrainConfig.flowerformer``, 100 epochs), ``gnn``
-  (``pyg_nar.models.GNN``: ResGatedGCN, 3 layers, d 128), ``nnformer`` (``NNFormer`` at
-  ``NNFORMER_CPU_SIZE``), ``zc`` (``ZeroCostPredictor``: the proxies alone);
+* encoders: the ``pyg_nar.recipes`` of ``pyg-nar train`` (transform, model, training recipe):
+  ``narformer``, ``narformer-v2``, ``flowerformer`` (100 epochs each, as ``pyg-nar train``),
+  ``gnn`` (``pyg_nar.models.GNN``: ResGatedGCN, 3 layers, d 128) and ``nnformer`` (``NNFormer``
+  at ``NNFORMER_CPU_SIZE``) (200 epochs), and ``zc`` (``ZeroCostPredictor``: the proxies alone);
 * ``+prune``: the encoder reads the effective cells (``pyg_nar.transforms.PruneDeadOps``:
-  ``none`` operations and operations off every input-output path removed);
+  ``none`` operations and operations off every input-output path removed); ``gnn+prune`` is
+  what ``pyg-nar train gnn`` trains;
 * ``+fgp``: FGP pre-training first (``pyg_nar.pretraining.fgp_pretrain`` on all 15,625 cells,
   no labels; flow surrogate + ranking of the ``params`` proxy). It does not depend on the
   split, so it runs once per encoder and seed (cached under ``--out``) and is reported
@@ -27,57 +29,69 @@ plus, with ``--computed-proxies``, the data-free ``synflow_small``, ``nwot_small
 CPU thread, cached under ``--cache``).
 
     python examples/accuracy_sota.py --sizes 0.01 0.05 0.1 --seeds 0 1 2 \\
-        --predictors zc gnn gnn+fgp gnn+zc flowerformer "ens:flowerformer,gnn+zc"
+        --predictors zc narformer narformer-v2 flowerformer nnformer gnn gnn+prune \\
+        gnn+prune+fgp "ens:flowerformer,gnn+prune"
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import os.path as osp
 import statistics
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import torch
 from torch_geometric.transforms import Compose
 
 from pyg_nar.datasets import NASBench201
 from pyg_nar.metrics import kendall_tau, precision_at_k
-from pyg_nar.models import GNN, NNFormer, FlowerFormer, ProxyFusion, ZeroCostPredictor
-from pyg_nar.models.nnformer import NNFORMER_CPU_SIZE
+from pyg_nar.models import ProxyFusion, ZeroCostPredictor
 from pyg_nar.pretraining import FGPConfig, fgp_pretrain
-from pyg_nar.splits import FLOWERFORMER_TRAIN_POOL, flowerformer_split
+from pyg_nar.splits import flowerformer_split, train_pool
 from pyg_nar.training import TrainConfig, fit, predict
-from pyg_nar.transforms import (FlowMask, PruneDeadOps, SymmetricAdjacency, TopologicalGenerations,
-                                ZeroCostProxies)
+from pyg_nar.recipes import DATASETS, GNN_RANKING, RECIPES, load_dataset
+from pyg_nar.transforms import PruneDeadOps, SymmetricAdjacency, ZeroCostProxies
 
-#: Per-encoder training recipe (TrainConfig keyword arguments).
-GNN_RECIPE = dict(epochs=200, batch_size=16, lr=1e-3, weight_decay=1e-6, warmup=0.0,
-                  schedule="constant", loss="hinge", margin=0.5)
-RECIPES = {
-    "flowerformer": dict(TrainConfig.flowerformer(epochs=100).__dict__),
-    "gnn": GNN_RECIPE,
-    "nnformer": dict(GNN_RECIPE, schedule="cosine", warmup=0.1),
-    "zc": GNN_RECIPE,
-}
+#: Epochs of each encoder here (``--epochs`` overrides them all).
+EPOCHS = {"narformer": 100, "narformer-v2": 100, "flowerformer": 100, "gnn": 200, "nnformer": 200,
+          "zc": 200}
+#: Zero-cost proxies read by default (NB201: those NASLib has for every cell).
+PROXIES = {"nasbench201": ["zen", "flops", "params"],
+           "nasbench101": ["flops", "params", "synflow", "jacov", "snip"],
+           "nasbench301": ["flops", "params", "synflow", "jacov", "snip", "nwot"]}
 
 
-def build(encoder: str, num_proxies: int):
-    if encoder == "flowerformer":
-        return FlowerFormer(7)
-    if encoder == "gnn":
-        return GNN(7)
-    if encoder == "nnformer":
-        return NNFormer(7, **NNFORMER_CPU_SIZE)
+def transform(encoder: str, spec):
+    """The fields ``encoder`` reads: its recipe's transform (``gnn``'s pruning is ``+prune``)."""
+    if encoder in ("zc", "gnn"):
+        return None
+    return RECIPES[encoder].transform("accuracy", spec)
+
+
+def build(encoder: str, example, num_proxies: int, dataset: str):
     if encoder == "zc":
         return ZeroCostPredictor(num_proxies)
-    raise SystemExit(f"unknown encoder {encoder!r}; choose flowerformer, gnn, nnformer or zc")
+    kwargs, _ = RECIPES[encoder].settings(dataset)   # the papers' settings on the benchmark
+    return RECIPES[encoder].build(example, DATASETS[dataset.partition(":")[0]].num_ops,
+                                  "accuracy", **kwargs)
+
+
+def train_config(encoder: str, dataset: str, **over):
+    if encoder == "zc":
+        return TrainConfig(**{**GNN_RANKING, **over})
+    _, paper = RECIPES[encoder].settings(dataset)
+    return RECIPES[encoder].config("accuracy", {**paper, **over})
 
 
 def parse(spec: str) -> tuple[str, bool, bool, bool]:
     """``(encoder, prune, fgp, zc)`` of a spec."""
     encoder, *mods = spec.split("+")
     unknown = set(mods) - {"prune", "fgp", "zc"}
+    if encoder not in EPOCHS:
+        raise SystemExit(f"unknown encoder {encoder!r}; choose one of {', '.join(EPOCHS)}")
     if unknown or (encoder == "zc" and mods):
         raise SystemExit(f"bad predictor spec {spec!r}")
     return encoder, "prune" in mods, "fgp" in mods, "zc" in mods
@@ -89,12 +103,22 @@ def fmt(values: list[float]) -> str:
     return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
 
 
+_RUN = None
+
+
+def _call(task):
+    return _RUN(*task)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", default="nasbench201",
+                    help="nasbench201, nasbench101, nasbench301 or nasbench_graph:NAME (no proxies)")
     ap.add_argument("--sizes", type=float, nargs="+", default=[0.01, 0.05, 0.1])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--predictors", nargs="+", default=["zc", "gnn", "gnn+fgp", "flowerformer"])
-    ap.add_argument("--proxies", nargs="+", default=["zen", "flops", "params"])
+    ap.add_argument("--proxies", nargs="+", default=None,
+                    help="zero-cost proxies (default: PROXIES of the dataset)")
     ap.add_argument("--computed-proxies", action="store_true")
     ap.add_argument("--fgp-epochs", type=int, default=20)
     ap.add_argument("--fgp-proxy", default="params", help="proxy ranked in pre-training ('' for none)")
@@ -102,88 +126,120 @@ def main():
     ap.add_argument("--cache", default=osp.join(tempfile.gettempdir(), "pyg_nar", "data"))
     ap.add_argument("--out", default=osp.join(tempfile.gettempdir(), "pyg_nar", "accuracy_sota"))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="splits (size, seed) trained at once, one process each (default: 1)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    proxies = list(args.proxies)
+    bench = args.dataset.partition(":")[0]
+    spec_of = DATASETS[bench]
+    proxies = list(args.proxies or PROXIES.get(bench, []))
     extra = None
-    if args.computed_proxies:
+    if args.computed_proxies and bench == "nasbench201":
         from pyg_nar.proxies import TABLE_NAMES, nb201_proxy_table
         plain = NASBench201(osp.join(args.cache, "nasbench201"))
         extra = nb201_proxy_table([int(i) for i in plain.arch_id], plain.arch_strs,
                                   osp.join(args.cache, "zero_cost"))
         proxies += list(TABLE_NAMES)
-    zc = ZeroCostProxies("nasbench201", proxies, extra=extra)
-    fields = [TopologicalGenerations(), FlowMask(), SymmetricAdjacency(), zc]
+    zc = ZeroCostProxies(bench, proxies, extra=extra) if proxies else None
     datasets = {}
 
-    def graphs_of(pruned: bool) -> list:
-        if pruned not in datasets:
-            prune = [PruneDeadOps.from_vocab(NASBench201.op_vocab)] if pruned else []
-            d = NASBench201(osp.join(args.cache, "nasbench201"), pre_transform=Compose(prune + fields))
-            datasets[pruned] = [d[i] for i in range(len(d))]
-        return datasets[pruned]
+    def graphs_of(encoder: str, pruned: bool) -> list:
+        key = (encoder if encoder in ("narformer", "narformer-v2") else "flow", pruned)
+        if key not in datasets:
+            steps = [zc] if zc is not None else []   # first: NB101 cells are found by their graph
+            steps += [PruneDeadOps.from_vocab(spec_of.op_vocab())] if pruned else []
+            own = transform(encoder if key[0] != "flow" else "flowerformer", spec_of)
+            steps += [own, SymmetricAdjacency()]
+            d = load_dataset(args.dataset, args.cache, pre_transform=Compose(steps))
+            datasets[key] = [d[i] for i in range(len(d))]
+        return datasets[key]
 
-    ds = NASBench201(osp.join(args.cache, "nasbench201"))
-    pool = FLOWERFORMER_TRAIN_POOL["nasbench201"]
-    fgp_index = proxies.index(args.fgp_proxy) if args.fgp_proxy else None
+    ds = load_dataset(args.dataset, args.cache)
+    pool = train_pool(args.dataset, len(ds))
+    fgp_index = proxies.index(args.fgp_proxy) if args.fgp_proxy and args.fgp_proxy in proxies else None
     os.makedirs(args.out, exist_ok=True)
 
     members = []
     for p in args.predictors:
         for spec in (p[4:].split(",") if p.startswith("ens:") else [p]):
             if spec not in members:
-                parse(spec)
+                encoder, _, _, use_zc = parse(spec)
+                if (encoder == "zc" or use_zc) and zc is None:
+                    raise SystemExit(f"{spec}: {args.dataset} has no zero-cost proxies here")
                 members.append(spec)
-    print(f"NB201, FlowerFormer protocol (pool {pool}), seeds {args.seeds}, proxies {proxies}")
+    print(f"{args.dataset} ({len(ds)} architectures), FlowerFormer protocol (pool {pool}), "
+          f"seeds {args.seeds}, proxies {proxies}")
 
+    def run(size: float, seed: int):
+        """Every member trained on one split: ``(rows, pretrain seconds)``."""
+        torch.set_num_threads(args.threads)
+        pretrain_seconds: dict[str, list[float]] = {}
+        split = flowerformer_split(len(ds), size, pool, 40, seed)
+        y = ds.y[split["test"]]
+        scores, seconds = {}, {}
+        for spec in members:
+            encoder, pruned, use_fgp, use_zc = parse(spec)
+            graphs = graphs_of(encoder, pruned)
+            train = [graphs[i] for i in split["train"]]
+            val = [graphs[i] for i in split["val"]]
+            test = [graphs[i] for i in split["test"]]
+            torch.manual_seed(seed)
+            model = build(encoder, graphs[0], len(proxies), args.dataset)
+            if use_fgp:
+                tag = (f"{bench}_{encoder}{'_pruned' if pruned else ''}_e{args.fgp_epochs}_"
+                       f"{args.fgp_proxy if fgp_index is not None else 'none'}")
+                path = osp.join(args.out, f"fgp_{tag}_s{seed}.pt")
+                if osp.exists(path):
+                    model.load_state_dict(torch.load(path, weights_only=True))
+                else:
+                    cfg = FGPConfig(epochs=args.fgp_epochs, seed=seed, progress=False,
+                                    proxy_field="zc" if fgp_index is not None else None,
+                                    proxy_index=fgp_index or 0)
+                    r = fgp_pretrain(model, graphs, cfg)
+                    pretrain_seconds.setdefault(tag, []).append(r.wall_time)
+                    torch.save(model.state_dict(), path)
+            if use_zc:
+                model = ProxyFusion.wrap(model, len(proxies))
+            config = train_config(encoder, args.dataset, epochs=args.epochs or EPOCHS[encoder],
+                                  seed=seed, progress=False)
+            t0 = time.perf_counter()
+            fit(model, train, val, config)
+            seconds[spec] = time.perf_counter() - t0
+            s_train = predict(model, train)
+            scores[spec] = (predict(model, test) - s_train.mean()) / s_train.std()
+        rows = []
+        for p in args.predictors:
+            parts = p[4:].split(",") if p.startswith("ens:") else [p]
+            s = torch.stack([scores[m] for m in parts]).mean(0)
+            r = dict(tau=kendall_tau(s, y), p1=precision_at_k(s, y, max(1, round(0.01 * len(y)))),
+                     seconds=sum(seconds[m] for m in parts), train=len(split["train"]))
+            rows.append((p, r))
+        return size, seed, rows, pretrain_seconds
+
+    tasks = [(size, seed) for size in args.sizes for seed in args.seeds]
     pretrain_seconds: dict[str, list[float]] = {}
     results: dict = {}
-    for size in args.sizes:
-        for seed in args.seeds:
-            split = flowerformer_split(len(ds), size, pool, 40, seed)
-            y = ds.y[split["test"]]
-            scores, seconds = {}, {}
-            for spec in members:
-                encoder, pruned, use_fgp, use_zc = parse(spec)
-                graphs = graphs_of(pruned)
-                train = [graphs[i] for i in split["train"]]
-                val = [graphs[i] for i in split["val"]]
-                test = [graphs[i] for i in split["test"]]
-                torch.manual_seed(seed)
-                model = build(encoder, len(proxies))
-                if use_fgp:
-                    tag = f"{encoder}{'_pruned' if pruned else ''}_e{args.fgp_epochs}_{args.fgp_proxy}"
-                    path = osp.join(args.out, f"fgp_{tag}_s{seed}.pt")
-                    if osp.exists(path):
-                        model.load_state_dict(torch.load(path, weights_only=True))
-                    else:
-                        cfg = FGPConfig(epochs=args.fgp_epochs, seed=seed, progress=False,
-                                        proxy_field="zc" if fgp_index is not None else None,
-                                        proxy_index=fgp_index or 0)
-                        r = fgp_pretrain(model, graphs, cfg)
-                        pretrain_seconds.setdefault(tag, []).append(r.wall_time)
-                        torch.save(model.state_dict(), path)
-                if use_zc:
-                    model = ProxyFusion.wrap(model, len(proxies))
-                recipe = dict(RECIPES[encoder], seed=seed, progress=False)
-                if args.epochs:
-                    recipe["epochs"] = args.epochs
-                t0 = time.perf_counter()
-                fit(model, train, val, TrainConfig(**recipe))
-                seconds[spec] = time.perf_counter() - t0
-                s_train = predict(model, train)
-                scores[spec] = (predict(model, test) - s_train.mean()) / s_train.std()
-            for p in args.predictors:
-                parts = p[4:].split(",") if p.startswith("ens:") else [p]
-                s = torch.stack([scores[m] for m in parts]).mean(0)
-                r = dict(tau=kendall_tau(s, y), p1=precision_at_k(s, y, max(1, round(0.01 * len(y)))),
-                         seconds=sum(seconds[m] for m in parts), train=len(train))
-                results.setdefault((size, p), []).append(r)
-                print(f"  {p:>28} size {size:g} ({len(train)} train) seed {seed}: tau {r['tau']:.4f}, "
-                      f"P@1% {r['p1']:.3f}, {r['seconds']:.0f} s", flush=True)
 
-    print(f"\nNB201, FlowerFormer protocol, {len(args.seeds)} seed(s), mean ± std\n")
+    def report(size, seed, rows, pre):
+        for p, r in rows:
+            results.setdefault((size, p), []).append(r)
+            print(f"  {p:>28} size {size:g} ({r['train']} train) seed {seed}: tau {r['tau']:.4f}, "
+                  f"P@1% {r['p1']:.3f}, {r['seconds']:.0f} s", flush=True)
+        for tag, s in pre.items():
+            pretrain_seconds.setdefault(tag, []).extend(s)
+
+    if args.jobs > 1:  # one process per split (fork: the workers inherit ``run``)
+        global _RUN
+        _RUN = run
+        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork")) as ex:
+            for out in ex.map(_call, tasks):
+                report(*out)
+    else:
+        for task in tasks:
+            report(*run(*task))
+
+    print(f"\n{args.dataset}, FlowerFormer protocol, {len(args.seeds)} seed(s), mean ± std\n")
     print("| train | predictor | test tau | test P@1% | s/run |")
     print("|---|---|---|---|---|")
     for size in args.sizes:

@@ -36,7 +36,7 @@ from torch_geometric.transforms import Compose
 from pyg_nar.datasets import NASBench201
 from pyg_nar.metrics import kendall_tau, precision_at_k, spearman_rho
 from pyg_nar.models import FlowerFormer
-from pyg_nar.splits import FLOWERFORMER_TRAIN_POOL, flowerformer_split
+from pyg_nar.splits import flowerformer_split, train_pool
 from pyg_nar.training import TrainConfig, fit, predict
 from pyg_nar.transforms import FlowMask, TopologicalGenerations
 
@@ -61,7 +61,7 @@ def main():
     dataset = NASBench201(args.root, target="cifar10_test_200ep",
                           pre_transform=Compose([TopologicalGenerations(), FlowMask()]))
     y = dataset.y.view(-1) if hasattr(dataset, "y") else torch.cat([d.y for d in dataset])
-    pool = FLOWERFORMER_TRAIN_POOL["nasbench201"]
+    pool = train_pool("nasbench201", len(dataset))
     for ratio in args.ratios:
         for seed in args.seeds:
             split = flowerformer_split(len(dataset), ratio, pool, seed=seed)

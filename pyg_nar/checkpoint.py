@@ -9,6 +9,8 @@ A checkpoint is a folder:
 ``transform.txt``  its ``repr``, for people
 ``vocab.json``     the operation vocabulary (``op_vocab``), if known
 ``metrics.json``   metrics and any ``extra`` information
+``calibration``    ``calibration.json``: accuracy predictors' score -> accuracy map and
+                   score percentiles (:class:`pyg_nar.calibration.AccuracyCalibration`)
 =================  ==============================================================
 
 :func:`load_checkpoint` rebuilds the model by class name from :mod:`pyg_nar.models`'s registry.
@@ -27,15 +29,16 @@ from pyg_nar.errors import CheckpointError
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint"]
 
 MODEL_FILE, META_FILE, TRANSFORM_FILE = "model.pt", "model.json", "transform.pt"
-VOCAB_FILE, METRICS_FILE = "vocab.json", "metrics.json"
+VOCAB_FILE, METRICS_FILE, CALIBRATION_FILE = "vocab.json", "metrics.json", "calibration.json"
 
 
 def save_checkpoint(path_dir: str, model: nn.Module, transform=None,
                     metrics: Optional[dict] = None, extra: Optional[dict] = None,
-                    op_vocab: Optional[list] = None) -> str:
+                    op_vocab: Optional[list] = None, calibration=None) -> str:
     """Write ``model`` (and the ``transform`` that feeds it) to the folder ``path_dir``.
 
-    ``op_vocab`` defaults to the transform's ``op_vocab`` attribute, if it has one.
+    ``op_vocab`` defaults to the transform's ``op_vocab`` attribute, if it has one;
+    ``calibration`` is an :class:`~pyg_nar.calibration.AccuracyCalibration` (JSON).
     Returns ``path_dir``.
     """
     from pyg_nar import __version__
@@ -68,6 +71,9 @@ def save_checkpoint(path_dir: str, model: nn.Module, transform=None,
             json.dump(list(op_vocab), f)
     with open(osp.join(path_dir, METRICS_FILE), "w") as f:
         json.dump({"metrics": jsonable(metrics or {}), "extra": jsonable(extra or {})}, f, indent=2)
+    if calibration is not None:
+        with open(osp.join(path_dir, CALIBRATION_FILE), "w") as f:
+            json.dump(calibration.to_dict(), f)
     return path_dir
 
 
@@ -76,7 +82,8 @@ def load_checkpoint(path_dir: str, map_location: str = "cpu"):
 
     ``model`` is in eval mode; ``transform`` is ``None`` if none was saved, else the saved one
     as the model's ``upgrade_transform`` completes it (:class:`pyg_nar.models.Predictor`);
-    ``info`` holds ``class``, ``config``, ``op_vocab``, ``metrics`` and ``extra``.
+    ``info`` holds ``class``, ``config``, ``op_vocab``, ``metrics``, ``extra`` and
+    ``calibration`` (an :class:`~pyg_nar.calibration.AccuracyCalibration`, or ``None``).
     """
     from pyg_nar.models.registry import model_class
 
@@ -127,4 +134,19 @@ def load_checkpoint(path_dir: str, map_location: str = "cpu"):
     if osp.isfile(m_path):
         with open(m_path) as f:
             info.update(json.load(f))
+    info["calibration"] = _load_calibration(osp.join(path_dir, CALIBRATION_FILE))
     return model, transform, info
+
+
+def _load_calibration(path: str):
+    from pyg_nar.calibration import AccuracyCalibration
+
+    if not osp.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            return AccuracyCalibration.from_dict(json.load(f), where=path)
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path}: not JSON ({e})") from None
+    except ValueError as e:
+        raise CheckpointError(str(e)) from None

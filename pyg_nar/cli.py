@@ -80,14 +80,31 @@ def cmd_train(args) -> None:
                             num_val=args.num_val, cache=args.cache, progress=not args.quiet, **over)
     print(f"trained {args.model} on {args.dataset} ({result['split_sizes']['train']} architectures, "
           f"{result['train_seconds']:.1f} s) -> {args.out}")
+    print(_split_line(result))
     _print_table(_metric_rows(result))
+
+
+def _split_line(result: dict) -> str:
+    """The counts a training run used, e.g. ``split (flowerformer protocol): train 390 = 5% of
+    the 7,813-architecture pool, val 40, test 15,195 of 15,625``."""
+    sizes, size = result["split_sizes"], result["train_size"]
+    if result["protocol"] == "flowerformer":
+        whole = f"the {result['train_pool']:,}-architecture pool"
+    else:
+        whole = f"all {result['num_archs']:,}"
+    how = f" = {100 * size:g}% of {whole}" if size < 1 else ""
+    rest = ", ".join(f"{k} {v:,}" for k, v in sizes.items() if k != "train")
+    return (f"split ({result['protocol']} protocol): train {sizes['train']:,}{how}, {rest} "
+            f"of {result['num_archs']:,}")
 
 
 def cmd_evaluate(args) -> None:
     """score a checkpoint on a split; JSON + PNG
 
     Score a checkpoint on a dataset split: Kendall's tau / Spearman / precision@K (accuracy) or
-    MAPE / Acc(10%) (latency); saves eval_SPLIT.json and eval_SPLIT.png (predicted vs. true).
+    MAPE / Acc(10%) (latency); saves eval_SPLIT.json and eval_SPLIT.png (accuracy: predicted
+    accuracy through the checkpoint's calibration map vs. true accuracy, and rank vs. rank;
+    latency: predicted vs. true ms). Ranking metrics are computed on the raw scores.
     """
     if args.dataset:  # else the checkpoint names it, and pipeline.evaluate checks it
         from pyg_nar.recipes import check_data
@@ -105,7 +122,10 @@ def cmd_evaluate(args) -> None:
 def cmd_predict(args) -> None:
     """predict ONNX files or NB201 arch strings with a checkpoint
 
-    Predict each input with a checkpoint: accuracy (%) for NB201 arch strings, latency (ms)
+    Predict each input with a checkpoint. Accuracy predictors output ranking scores: the
+    score, the accuracy (%) the checkpoint's calibration map (isotonic regression on its
+    training cells) reads from it, the score's percentile among the benchmark's architectures,
+    and for an ensemble the spread of its members (accuracy points). Latency predictors: ms,
     with FLOPs (M) and parameters (M) for ONNX files.
     """
     _start_torch(args)
@@ -252,7 +272,8 @@ def _add_train(q) -> None:
                         "validate, tau on all; flowerformer: pool x ratio train, 40 validate, "
                         "the rest test")
     _number(q, "--train-size", 0.05, "training architectures: a count (>= 1) or a fraction "
-            "(< 1) of the space (narformer) or of the pool (flowerformer)", type=float)
+            "(< 1) of the space (narformer) or of the papers' training pool (flowerformer: "
+            "NB201 7813, NB101 7290, NAS-Bench-Graph 13103; 5%% of NB201 = 390)", type=float)
     _number(q, "--num-val", None, "validation architectures (default: 200 under narformer, "
             "40 under flowerformer)", type=int)
     _number(q, "--epochs", 100, "training epochs (passes over the training architectures)")

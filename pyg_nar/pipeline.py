@@ -25,10 +25,11 @@ import torch
 from torch_geometric.data import Data
 
 from pyg_nar import metrics as M
+from pyg_nar.calibration import AccuracyCalibration
 from pyg_nar.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from pyg_nar.errors import DataFileError, PipelineError
 from pyg_nar.recipes import check_job, dataset_task, load_dataset, missing_data
-from pyg_nar.splits import flowerformer_split, narformer_split
+from pyg_nar.splits import flowerformer_split, narformer_split, train_pool as default_train_pool
 from pyg_nar.training import fit, predict as predict_values
 
 __all__ = ["load_dataset", "dataset_task", "make_split", "train", "evaluate", "predict",
@@ -37,16 +38,17 @@ __all__ = ["load_dataset", "dataset_task", "make_split", "train", "evaluate", "p
 
 # ------------------------------------------------------------------------------------- splits
 def make_split(num_archs: int, protocol: str, train_size: float, seed: int, num_val: int | None = None,
-               train_pool: int | None = None) -> dict[str, torch.Tensor]:
+               train_pool: int | None = None, dataset: str | None = None) -> dict[str, torch.Tensor]:
     """``protocol``: ``"narformer"`` (test = every architecture; ``heldout`` = the others) or
     ``"flowerformer"`` (pool x ratio for train, then validation, rest test). ``train_size`` is a
     count (>= 1) or a fraction: of the space for NAR-Former, of the train pool for FlowerFormer
-    (pool: the whole dataset unless given)."""
+    (pool: ``train_pool`` if given, else :func:`pyg_nar.splits.train_pool` of ``dataset``, the
+    paper's: NB201 7,813, NB101 7,290, NAS-Bench-Graph 13,103)."""
     if protocol == "narformer":
         return narformer_split(num_archs, train_size, 200 if num_val is None else num_val, seed)
     if protocol == "flowerformer":
-        return flowerformer_split(num_archs, train_size, train_pool or num_archs,
-                                  40 if num_val is None else num_val, seed)
+        pool = train_pool or default_train_pool(dataset, num_archs)
+        return flowerformer_split(num_archs, train_size, pool, 40 if num_val is None else num_val, seed)
     raise PipelineError(f"unknown protocol {protocol!r}; choose narformer or flowerformer")
 
 
@@ -79,6 +81,8 @@ def train(model: str, dataset: str, out: str, protocol: str = "narformer", train
         raise PipelineError(f"{out} already holds a checkpoint; choose another --out or remove it")
     transform = recipe.transform(task, spec)
     ds = load_dataset(dataset, cache, pre_transform=transform)
+    if protocol == "flowerformer" and train_pool is None:
+        train_pool = default_train_pool(dataset, len(ds))
     split = make_split(len(ds), protocol, train_size, seed, num_val, train_pool)
     paper_kwargs, paper_overrides = recipe.settings(dataset)
     torch.manual_seed(seed)
@@ -93,14 +97,20 @@ def train(model: str, dataset: str, out: str, protocol: str = "narformer", train
         history = fit(net, ds[split["train"]], ds[split["val"]], config).history
     seconds = time.perf_counter() - t0
     results = {"train_seconds": round(seconds, 2)}
+    calibration = None
+    if task == "accuracy":  # every architecture once: the parts, the map and its percentiles
+        everything = predict_values(net, ds)
+        calibration = AccuracyCalibration.fit(everything[split["train"]], ds.y[split["train"]],
+                                              everything)
     for part in ("test", "heldout"):
         if part in split:
-            pred = predict_values(net, ds[split[part]])
+            pred = everything[split[part]] if task == "accuracy" else predict_values(net, ds[split[part]])
             results[part] = score(pred, ds.y[split[part]], task)
     info = dict(model=model, dataset=dataset, task=task, protocol=protocol, train_size=train_size,
                 seed=seed, num_val=num_val, train_pool=train_pool, epochs=epochs,
-                split_sizes={k: len(v) for k, v in split.items()})
-    save_checkpoint(out, net, transform=transform, metrics=results, extra=info, op_vocab=list(ds.op_vocab))
+                num_archs=len(ds), split_sizes={k: len(v) for k, v in split.items()})
+    save_checkpoint(out, net, transform=transform, metrics=results, extra=info, op_vocab=list(ds.op_vocab),
+                    calibration=calibration)
     if history is not None:
         with open(osp.join(out, "history.json"), "w") as f:
             json.dump(history, f, default=float)
@@ -133,42 +143,76 @@ def evaluate(checkpoint: str, dataset: str | None = None, split: str = "test", o
     if split == "all":
         idx = torch.arange(len(ds))
     else:
+        # checkpoints before the paper pools were the default recorded train_pool None: the
+        # whole dataset was the pool then
+        pool = extra.get("train_pool") or (len(ds) if extra["protocol"] == "flowerformer" else None)
         parts = make_split(len(ds), extra["protocol"], extra["train_size"], extra["seed"],
-                           extra.get("num_val"), extra.get("train_pool"))
+                           extra.get("num_val"), pool)
         if split not in parts:
             raise PipelineError(f"split {split!r} does not exist here; choose one of {', '.join(parts)} or all")
         idx = parts[split]
     pred = predict_values(model, ds[idx])
     true = ds.y[idx]
     result = dict(checkpoint=checkpoint, dataset=dataset, split=split, num_archs=len(idx),
-                  **score(pred, true, task))
+                  **score(pred, true, task))  # ranking metrics: on the raw scores
+    calibration = info.get("calibration")
+    accuracy = None
+    if task == "accuracy" and calibration is not None:
+        accuracy = torch.from_numpy(calibration.accuracy(pred.numpy())).float()
+        result["accuracy_mae_pct"] = 100 * float((accuracy - true.float()).abs().mean())
     out = out or checkpoint
     os.makedirs(out, exist_ok=True)
     result["json"] = osp.join(out, f"eval_{split}.json")
     if plot:
-        result["plot"] = _plot(pred, true, task, result, osp.join(out, f"eval_{split}.png"))
+        result["plot"] = _plot(pred, true, task, result, osp.join(out, f"eval_{split}.png"), accuracy)
     with open(result["json"], "w") as f:
         json.dump(result, f, indent=2)
     return result
 
 
-def _plot(pred, true, task, result, path) -> str | None:
+def _plot(pred, true, task, result, path, accuracy=None) -> str | None:
+    """Latency: predicted vs. true ms. Accuracy: predicted accuracy (the checkpoint's
+    calibration map; without one, the raw score on its own axis) vs. true accuracy, and the
+    predicted rank vs. the true rank."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.scatter(true.numpy(), pred.numpy(), s=3, alpha=0.4)
-    lo, hi = float(min(true.min(), pred.min())), float(max(true.max(), pred.max()))
-    ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
-    unit = "accuracy (fraction)" if task == "accuracy" else "latency (ms)"
-    ax.set_xlabel(f"true {unit}")
-    ax.set_ylabel(f"predicted {unit}")
-    title = (f"Kendall tau {result['kendall_tau']:.3f}" if task == "accuracy"
-             else f"MAPE {100 * result['mape']:.2f}%  Acc(10%) {100 * result['acc_10']:.1f}%")
-    ax.set_title(f"{result['dataset']} / {result['split']} ({result['num_archs']})\n{title}")
+    where = f"{result['dataset']} / {result['split']} ({result['num_archs']})"
+    if task != "accuracy":
+        fig, ax = plt.subplots(figsize=(5, 5))
+        ax.scatter(true.numpy(), pred.numpy(), s=3, alpha=0.4)
+        lo, hi = float(min(true.min(), pred.min())), float(max(true.max(), pred.max()))
+        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        ax.set_xlabel("true latency (ms)")
+        ax.set_ylabel("predicted latency (ms)")
+        ax.set_title(f"{where}\nMAPE {100 * result['mape']:.2f}%  Acc(10%) {100 * result['acc_10']:.1f}%")
+    else:
+        fig, (ax, ax_rank) = plt.subplots(1, 2, figsize=(10, 5))
+        t = 100 * true.numpy()
+        if accuracy is not None:
+            a = 100 * accuracy.numpy()
+            ax.scatter(t, a, s=3, alpha=0.4)
+            lo, hi = float(min(t.min(), a.min())), float(max(t.max(), a.max()))
+            ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+            ax.set_ylabel("predicted accuracy (%, calibration map)")
+            ax.set_title(f"{where}\nmean |error| {result['accuracy_mae_pct']:.2f} points")
+        else:
+            ax.scatter(t, pred.numpy(), s=3, alpha=0.4)
+            ax.set_ylabel("predicted score (no calibration map in this checkpoint)")
+            ax.set_title(where)
+        ax.set_xlabel("true accuracy (%)")
+        n = len(t)
+        rank_true = torch.argsort(torch.argsort(true)).numpy() / max(1, n - 1) * 100
+        rank_pred = torch.argsort(torch.argsort(pred)).numpy() / max(1, n - 1) * 100
+        ax_rank.scatter(rank_true, rank_pred, s=3, alpha=0.4)
+        ax_rank.plot([0, 100], [0, 100], "k--", lw=0.8)
+        ax_rank.set_xlabel("true rank (percentile)")
+        ax_rank.set_ylabel("predicted rank (percentile)")
+        ax_rank.set_title(f"Kendall tau {result['kendall_tau']:.3f}  "
+                          f"P@1% {result['precision_top1pct']:.3f}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -190,8 +234,12 @@ def _input_graph(item: str, batch_size: int | None) -> tuple[Data, str]:
 def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -> list[dict]:
     """Predict each input (ONNX file or NB201 arch string) with a checkpoint.
 
-    Rows hold ``input`` and ``prediction`` (accuracy in percent, latency in ms) and, for ONNX
-    inputs, ``mflops`` and ``mparams`` from the graph's static features."""
+    Latency checkpoints: rows hold ``input`` and ``prediction`` (ms) and, for ONNX inputs,
+    ``mflops`` and ``mparams`` from the graph's static features. Accuracy checkpoints (whose
+    models output ranking scores): ``score``, and from the checkpoint's calibration map
+    (:class:`~pyg_nar.calibration.AccuracyCalibration`) ``accuracy %`` and ``percentile``
+    (of the score among the training benchmark's architectures), and for an ensemble
+    ``spread %`` (its members' disagreement, in accuracy points)."""
     from pyg_nar.datasets.nasbench201 import NB201_VOCAB
     from pyg_nar.networks import onnx_op_vocab
 
@@ -210,9 +258,34 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
         graphs.append(transform(g) if transform is not None else g)
         rows.append(row)
     pred = predict_values(model, graphs)
-    for row, p in zip(rows, pred.tolist()):
-        row["prediction"] = 100 * p if extra["task"] == "accuracy" else p
+    if extra["task"] != "accuracy":
+        for row, p in zip(rows, pred.tolist()):
+            row["prediction"] = p
+        return rows
+    calibration = info.get("calibration")
+    spread = _ensemble_spread(model, graphs, calibration)
+    for k, (row, p) in enumerate(zip(rows, pred.tolist())):
+        row["score"] = p
+        if calibration is not None:
+            row["accuracy %"] = 100 * float(calibration.accuracy(p))
+            row["percentile"] = float(calibration.percentile(p))
+            if spread is not None:
+                row["spread %"] = float(spread[k])
     return rows
+
+
+def _ensemble_spread(model, graphs, calibration):
+    """For a :class:`~pyg_nar.models.ScoreEnsemble`: per input, the standard deviation (in
+    accuracy points) of its members' standardised scores read through the calibration map."""
+    member_scores = getattr(model, "member_scores", None)
+    if member_scores is None or calibration is None:
+        return None
+    from torch_geometric.data import Batch
+
+    with torch.no_grad():
+        scores = member_scores(Batch.from_data_list(graphs))       # [M, B]
+    acc = 100 * calibration.accuracy(scores.numpy())
+    return acc.std(axis=0)
 
 
 # ------------------------------------------------------------------------------------ measure

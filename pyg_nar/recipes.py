@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DatasetSpec", "DATASETS", "dataset_spec", "dataset_task", "load_dataset",
            "missing_data", "check_data", "check_job", "Recipe", "RECIPES", "model_recipe",
-           "NARFORMER_CPU_SIZE", "NARFORMER_RANKING", "latency_config"]
+           "NARFORMER_CPU_SIZE", "NARFORMER_RANKING", "GNN_RANKING", "latency_config"]
 
 
 # ----------------------------------------------------------------------------------- datasets
@@ -94,6 +94,11 @@ def _nb101(cache, option, raw_dir, pre_transform):
                        pre_transform=pre_transform)
 
 
+def _nb301(cache, option, raw_dir, pre_transform):
+    from pyg_nar.datasets import NASBench301
+    return NASBench301(osp.join(cache, "nasbench301"), raw_dir=raw_dir, pre_transform=pre_transform)
+
+
 def _nasbench_graph(cache, option, raw_dir, pre_transform):
     from pyg_nar.datasets import NASBenchGraph
     return NASBenchGraph(osp.join(cache, "nasbench_graph"), option, raw_dir=raw_dir,
@@ -123,6 +128,10 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
                 "JSON record file", "accuracy", False, _nb101,
                 _vocab("pyg_nar.datasets.nasbench101", "NB101_VOCAB"),
                 raw_files=lambda option: [option or paths.NB101_FILE]),
+    DatasetSpec("nasbench301", "DARTS-space cells (NASLib's 725, normal + reduction cell; "
+                "accuracies probably NB301 surrogate predictions)", "accuracy", False, _nb301,
+                _vocab("pyg_nar.datasets.nasbench301", "NB301_VOCAB"),
+                raw_files=lambda option: [paths.NB301_FILE]),
     DatasetSpec("nasbench_graph", "NAS-Bench-Graph GNN architectures; option: graph dataset "
                 "(default cora)", "accuracy", False, _nasbench_graph,
                 _vocab("pyg_nar.datasets.nasbench_graph", "NASBENCH_GRAPH_VOCAB"), "cora",
@@ -338,6 +347,39 @@ def _flops_build(data, num_ops, task, **kw):
     return FLOPsRegression(**kw)  # the class's default space, "linear" (see its module doc)
 
 
+#: The plain GNN's and NN-Former's accuracy recipe: pairwise hinge ranking (margin 0.5), AdamW
+#: lr 1e-3, wd 1e-6, batch 16, constant rate (NN-Former: 10% warm-up + cosine), 200 epochs
+#: (``examples/accuracy_sota.py``, README).
+GNN_RANKING = dict(epochs=200, batch_size=16, lr=1e-3, weight_decay=1e-6, warmup=0.0,
+                   schedule="constant", loss="hinge", margin=0.5)
+
+
+def _prune_transform(task, dataset):
+    """The effective cell (:class:`~pyg_nar.transforms.PruneDeadOps`) where the vocabulary has
+    a zero operation (NB201's ``none``), else no transform."""
+    from pyg_nar.transforms import PruneDeadOps
+    vocab = dataset.op_vocab()
+    return PruneDeadOps.from_vocab(vocab) if "none" in vocab else None
+
+
+def _gnn_build(data, num_ops, task, **kw):
+    from pyg_nar.models import GNN
+    return GNN(num_ops, **kw)
+
+
+def _nnformer_build(data, num_ops, task, **kw):
+    from pyg_nar.models import NNFormer
+    from pyg_nar.models.nnformer import NNFORMER_CPU_SIZE
+    return NNFormer(num_ops, **{**NNFORMER_CPU_SIZE, **kw})
+
+
+def _ranking_config(schedule: dict):
+    def config(task, over):
+        from pyg_nar.training import TrainConfig
+        return TrainConfig(**{**GNN_RANKING, **schedule, **over})
+    return config
+
+
 #: Predictors by command-line name.
 RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in (
     Recipe("narformer", "NAR-Former (CVPR'23): tokens + multi-stage fusion transformer",
@@ -349,6 +391,11 @@ RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in (
            dataset_settings={"nasbench_graph": (  # the paper's NAS-Bench-Graph settings
                dict(num_layers=4, channels=256),
                dict(lr=7e-3, batch_size=1024, weight_decay=4.5e-10, margin=0.01))}),
+    Recipe("gnn", "plain ResGatedGCN on the effective cell (FGP's encoder, NeurIPS'25)",
+           _prune_transform, _gnn_build, _ranking_config({}), ("accuracy",)),
+    Recipe("nnformer", "NN-Former (CVPR'25): sibling-masked attention + bidirectional graph FFN",
+           lambda task, dataset: None, _nnformer_build,
+           _ranking_config(dict(schedule="cosine", warmup=0.1)), ("accuracy",)),
     Recipe("nnlp", "NNLP (NNLQP, ICPP'22): 2 x SAGEConv + static features", _nnlp_transform,
            _nnlp_build, lambda task, over: latency_config(over), ("latency",)),
     Recipe("flops", "FLOPs-only linear regression (closed form)", lambda task, dataset: None,

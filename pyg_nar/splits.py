@@ -20,10 +20,28 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["permutation", "narformer_split", "flowerformer_split", "group_split"]
+__all__ = ["permutation", "narformer_split", "flowerformer_split", "group_split",
+           "FLOWERFORMER_TRAIN_POOL", "train_pool", "train_count"]
 
 #: Training-pool sizes of the FlowerFormer protocol (its ``experiments.py``).
 FLOWERFORMER_TRAIN_POOL = {"nasbench101": 7290, "nasbench201": 7813, "nasbench_graph": 13103}
+
+
+def train_pool(dataset: str | None, num_archs: int) -> int:
+    """The FlowerFormer protocol's training pool of a dataset of ``num_archs`` architectures:
+    the paper's (:data:`FLOWERFORMER_TRAIN_POOL`, by benchmark name; a ``NAME:OPTION`` spec
+    reads ``NAME``) where the dataset is larger than it, else the whole dataset (NASLib's
+    500-cell NB101 subset is smaller than the paper's 7,290-cell pool). Every entry point
+    (``pyg-nar train``, :func:`pyg_nar.pipeline.train`, the examples) uses it, so a fraction
+    means the same everywhere: NB201 5% -> 390 cells."""
+    pool = FLOWERFORMER_TRAIN_POOL.get((dataset or "").partition(":")[0])
+    return pool if pool is not None and pool < num_archs else num_archs
+
+
+def train_count(train_size: int | float, total: int, what: str = "train size") -> int:
+    """Architectures a ``train_size`` gives: a count (>= 1) as it is, a fraction (< 1) of
+    ``total`` (rounded down); a :class:`ValueError` outside ``1..total``."""
+    return _train_count(train_size, total, what)
 
 
 def permutation(num_archs: int, seed: int | None) -> Tensor:

@@ -10,6 +10,7 @@ from torch_geometric.data import Data
 from pyg_nar.data import ArchitectureError, arch_data, op_indices
 from pyg_nar.datasets.base import BenchmarkDataset, DataFileError
 from pyg_nar.datasets.nasbench101 import json_records
+from pyg_nar.datasets import paths
 
 __all__ = ["NASBench301", "darts_cell_edges", "darts_arch_graph", "NB301_VOCAB", "DARTS_OPS"]
 
@@ -80,7 +81,7 @@ class NASBench301(BenchmarkDataset):
 
     op_vocab = NB301_VOCAB
     name = "nasbench301"
-    DEFAULT_FILE = "naslib_zc_subsets/nb301_zc_subset.json.gz"
+    DEFAULT_FILE = paths.NB301_FILE
 
     def __init__(self, root: str, raw_dir: str | None = None, transform: Callable | None = None,
                  pre_transform: Callable | None = None, pre_filter: Callable | None = None,

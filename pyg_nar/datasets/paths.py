@@ -13,7 +13,7 @@ from typing import Sequence
 
 __all__ = ["data_root", "data_source", "data_file", "missing_files", "missing_files_message",
            "NB201_ACCURACY_FILE", "NB201_NASLIB_FILE", "NB201_TARGETS", "NB201_LATENCY_FILE",
-           "NB101_FILE", "NASBENCH_GRAPH_DATASETS", "nb201_files", "nasbench_graph_file"]
+           "NB101_FILE", "NB301_FILE", "NASBENCH_GRAPH_DATASETS", "nb201_files", "nasbench_graph_file"]
 
 #: Environment variable naming the benchmark-data folder.
 ENV = "PYG_NAR_DATA"
@@ -49,6 +49,8 @@ NB201_TARGETS = {
 NB201_LATENCY_FILE = "latency_help/nasbench201_latency.npz"
 #: NASLib's 500-cell NAS-Bench-101 subset, the default record file.
 NB101_FILE = "naslib_zc_subsets/nb101_zc_subset.json.gz"
+#: NASLib's 725 DARTS-space (NAS-Bench-301) cells.
+NB301_FILE = "naslib_zc_subsets/nb301_zc_subset.json.gz"
 #: NAS-Bench-Graph's graph datasets, one CSV each (:func:`nasbench_graph_file`).
 NASBENCH_GRAPH_DATASETS = ("cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers",
                            "arxiv", "proteins")

@@ -17,7 +17,8 @@ ARCHS = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_c
 NET_OPS = DATASETS["nnlqp"].num_ops
 SMALL = {"narformer": dict(dim=16, num_layers=1, head_dim=8),
          "narformer-v2": dict(hidden=16, head_hidden=16, groups=4),
-         "flowerformer": dict(channels=8, num_layers=1, heads=2), "nnlp": dict(hidden=8), "flops": {}}
+         "flowerformer": dict(channels=8, num_layers=1, heads=2), "nnlp": dict(hidden=8), "flops": {},
+         "gnn": dict(channels=8, num_layers=1), "nnformer": dict(channels=8, num_layers=1)}
 
 
 def network(n, seed):
