@@ -1,10 +1,14 @@
-"""Post-FlowerFormer accuracy predictors on NAS-Bench-201, one table: FGP pre-training,
-NN-Former, a plain GNN, zero-cost proxies and ensembles, each piece switchable.
+"""Every accuracy predictor in one table: NAR-Former, NAR-Former V2, FlowerFormer, NN-Former,
+a plain GNN with FGP pre-training, a zero-cost-proxy baseline and ensembles, each piece
+switchable; mean ± std over seeds of Kendall's tau and precision@1%, with seconds per run.
 
 FlowerFormer protocol (``pyg_nar.splits.flowerformer_split``): a seeded permutation of the
-15,625 cells, train = ``size`` x the 7,813-cell pool (1% = 78, 5% = 390, 10% = 781), the next
-40 cells validation (model selection), all others test; label ``cifar10_test_200ep``. Every
-predictor sees the same splits and seeds; ``--seeds`` seed split and training alike.
+dataset, train = ``size`` x the training pool (``pyg_nar.splits.train_pool``: NB201 7,813,
+so 1% = 78, 5% = 390, 10% = 781; NASLib's 500 NB101 and 725 NB301 cells: all of them), the
+next 40 validation (model selection), all others test; NB201 label ``cifar10_test_200ep``
+(``--dataset``: ``nasbench201``, ``nasbench101``, ``nasbench301``, ``nasbench_graph:NAME``).
+Every predictor sees the same splits and seeds; ``--seeds`` seed split and training alike;
+``--jobs N`` trains N splits at once, one process each.
 
 A predictor is a spec ``ENCODER[+prune][+fgp][+zc]`` or an ensemble ``ens:SPEC,SPEC,...``:
 
@@ -15,7 +19,7 @@ A predictor is a spec ``ENCODER[+prune][+fgp][+zc]`` or an ensemble ``ens:SPEC,S
 * ``+prune``: the encoder reads the effective cells (``pyg_nar.transforms.PruneDeadOps``:
   ``none`` operations and operations off every input-output path removed); ``gnn+prune`` is
   what ``pyg-nar train gnn`` trains;
-* ``+fgp``: FGP pre-training first (``pyg_nar.pretraining.fgp_pretrain`` on all 15,625 cells,
+* ``+fgp``: FGP pre-training first (``pyg_nar.pretraining.fgp_pretrain`` on all the cells,
   no labels; flow surrogate + ranking of the ``params`` proxy). It does not depend on the
   split, so it runs once per encoder and seed (cached under ``--out``) and is reported
   separately from the per-run training time;
@@ -23,14 +27,17 @@ A predictor is a spec ``ENCODER[+prune][+fgp][+zc]`` or an ensemble ``ens:SPEC,S
 * ``ens:A,B``: the mean of the members' scores, each standardised by its scores on the
   training cells (``ScoreEnsemble``); its time is the sum of its members'.
 
-Proxies (``--proxies``): ``zen``, ``flops``, ``params`` for every cell from NASLib's files,
-plus, with ``--computed-proxies``, the data-free ``synflow_small``, ``nwot_small`` and
+Proxies (``--proxies``, default :data:`PROXIES` of the dataset; NAS-Bench-Graph has none):
+on NB201 ``zen``, ``flops``, ``params`` for every cell from NASLib's files, plus, with ``--computed-proxies``, the data-free ``synflow_small``, ``nwot_small`` and
 ``jacov_small`` of ``pyg_nar.proxies`` (computed once for all cells, about 35 minutes of one
 CPU thread, cached under ``--cache``).
 
-    python examples/accuracy_sota.py --sizes 0.01 0.05 0.1 --seeds 0 1 2 \\
+    python examples/accuracy_sota.py --sizes 0.01 --seeds 0 1 2 --jobs 3 \\
+        --predictors zc narformer narformer-v2 flowerformer nnformer gnn+prune gnn+prune+fgp \\
+        "ens:flowerformer,gnn+prune" "ens:gnn+prune,gnn+prune+fgp"
+    python examples/accuracy_sota.py --dataset nasbench101 --sizes 0.1 --seeds 0 1 2 \\
         --predictors zc narformer narformer-v2 flowerformer nnformer gnn gnn+prune \\
-        gnn+prune+fgp "ens:flowerformer,gnn+prune"
+        gnn+prune+fgp gnn+prune+zc "ens:flowerformer,gnn+prune"
 """
 from __future__ import annotations
 
