@@ -4,7 +4,9 @@ r"""ONNX model -> architecture graph (NNLQP-style whole-network graphs).
 follows the contract of :mod:`pyg_nar.data`:
 
 * **Nodes.** One node per graph input (op ``"Input"``; NNLQP adds the same Input nodes), then
-  one node per ONNX operator. Initializers and ``Constant`` operators are *not* nodes: they are
+  one node per ONNX operator. Initializers, ``Constant`` operators and operators that compute
+  constants (all their inputs constants: the ``Identity`` of an initializer exporters write for
+  a shared weight, the ``DequantizeLinear`` of a quantised weight) are *not* nodes: they are
   weights / constants read by operators. Graph inputs that only feed parameter slots (a Conv's
   kernel, a BatchNormalization's statistics, ...; old exporters list weights as inputs) count as
   weights too, and their first dimension is never taken for a batch dimension. Nodes are
@@ -66,8 +68,9 @@ from pyg_nar.networks.flops import COMPUTE_OPS, node_flops, static_features
 from pyg_nar.networks.onnx_check import (FOLD_MAX_ELEMENTS, check_arguments, check_dims,
                                          check_structure, run_checker)
 from pyg_nar.networks.onnx_shapes import (counted_branch, declare_input_shapes, infer_shapes,
-                                          input_symbols, resolve_input_shapes, shape_of,
-                                          static_trip_count, _sanitize_declared)
+                                          input_symbols, node_attrs as _attrs, resolve_input_shapes,
+                                          shape_of,
+                                          small_value, static_trip_count, _sanitize_declared)
 from pyg_nar.networks.vocab import (ONNX_OP_VOCAB, ONNX_OP_VOCAB_VERSION, OP_ATTR_FIELDS,
                                     op_attr_row, op_index)
 from pyg_nar.utils.dag import find_cycle
@@ -203,11 +206,20 @@ def _is_constant(node) -> bool:
     return node.op_type == "Constant" and node.domain in ("", "ai.onnx")
 
 
-def _attrs(node) -> dict:
+#: Operators that are no constants even when their inputs are (they draw random numbers).
+_RANDOM_OPS = {"RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout"}
+
+
+def _of_constants(node, is_constant) -> bool:
+    """Whether ``node`` computes a constant: a standard operator without sub-graphs or
+    randomness whose inputs (at least one) are all constants (``is_constant(name)``), like the
+    ``Identity`` of an initializer that exporters write for a shared weight."""
     import onnx
 
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute
-            if a.type not in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)}
+    return (node.domain in ("", "ai.onnx") and node.op_type not in _RANDOM_OPS
+            and any(node.input) and all(is_constant(t) for t in node.input if t)
+            and not any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+                        for a in node.attribute))
 
 
 def _constant(node):
@@ -337,6 +349,9 @@ class _Network:
     constants: set  #: main-graph tensors read as weights or constants (no edges)
     weights: set  #: graph inputs that are weights
     constant_values: dict  #: small values of the main graph's Constant operators
+    #: ``(scope, NodeProto)`` of the operators that compute constants (:func:`_of_constants`):
+    #: no nodes; their outputs are constants of their scope
+    constant_ops: list = field(default_factory=list)
     values: dict = field(default_factory=dict)  #: main-graph constant values after inference
     inference_error: str | None = None  #: ONNX's first strict-inference error, if any
 
@@ -358,6 +373,26 @@ class _Network:
     def lookup(self, j: int):
         """The shapes operator ``j`` sees (its graph's, then the enclosing graphs')."""
         return self._lookups[self.scope_of[j]]
+
+    def scope_lookup(self, s: int):
+        """The shapes the operators of scope ``s`` see."""
+        return self._lookups[s]
+
+    @functools.cached_property
+    def _value_chains(self) -> list:
+        out = []
+        for s in self.scopes:
+            maps, p = [], s
+            while p.parent >= 0:
+                maps.append(p.values)
+                p = self.scopes[p.parent]
+            out.append(ChainMap(*maps, self.values) if maps else self.values)
+        return out
+
+    def scope_values(self, j: int):
+        """The known constant values operator ``j`` sees (its graph's small constants and
+        folded shape arithmetic first, then the enclosing graphs', the main graph's last)."""
+        return self._value_chains[self.scope_of[j]]
 
     @functools.cached_property
     def _attr_cache(self) -> list:
@@ -402,12 +437,22 @@ def _split_constants(model, name: str) -> _Network:
     scopes = [_Scope(-1, -1, "", (), 0, 0, [], [vi.name for vi in g.output])]
     scope_by_key = {}
     constant_values = {}
+    constant_ops = []
+
+    def is_constant(s: int, t: str) -> bool:
+        while s >= 0:
+            if t in scopes[s].constants:
+                return True
+            s = scopes[s].parent
+        return False
 
     def walk(graph, s: int):
         scope = scopes[s]
         for t in graph.initializer:
             scope.constants.add(t.name)
             scope.shapes[t.name] = (list(t.dims), t.data_type)
+            if s > 0 and (v := small_value(t)) is not None:
+                scope.values[t.name] = v
         for nd in graph.node:
             if _is_constant(nd):
                 dims, elem, value = _constant(nd)
@@ -415,6 +460,10 @@ def _split_constants(model, name: str) -> _Network:
                 scope.shapes[nd.output[0]] = (dims, elem)
                 if value is not None:
                     (constant_values if s == 0 else scope.values)[nd.output[0]] = value
+                continue
+            if _of_constants(nd, functools.partial(is_constant, s)):
+                scope.constants.update(t for t in nd.output if t)
+                constant_ops.append((s, nd))
                 continue
             j = len(ops)
             ops.append(nd)
@@ -447,7 +496,7 @@ def _split_constants(model, name: str) -> _Network:
     infer = onnx.ModelProto()
     infer.CopyFrom(m)
     return _Network(name, m, infer, inputs, ops, scope_of, scopes, scope_by_key, constants,
-                    weights, constant_values)
+                    weights, constant_values, constant_ops=constant_ops)
 
 
 # ------------------------------------------------------------------ nodes and edges
@@ -560,9 +609,12 @@ def _op_name(nd) -> str:
     return nd.op_type if nd.domain in ("", "ai.onnx") else f"{nd.domain}.{nd.op_type}"
 
 
-def _node_features(net: _Network) -> tuple[list[int], list[list[float]], list[list[float]]]:
-    """``op``, ``op_attrs`` and ``out_shape`` rows of every node (inputs first); an operator
-    whose first output's shape is unknown, or is out of bounds, is an error."""
+def _node_features(net: _Network, repeats: list[float]
+                   ) -> tuple[list[int], list[list[float]], list[list[float]]]:
+    """``op``, ``op_attrs`` and ``out_shape`` rows of every node (inputs first). An operator
+    whose first output's shape is unknown is an error, unless it never runs (``repeats`` 0:
+    the branch of an ``If`` that is not counted, which need not be valid for these input
+    shapes; its ``out_shape`` is zeros)."""
     k = len(net.inputs)
     op = [op_index("Input")] * k
     other = op_index("Other")
@@ -576,6 +628,8 @@ def _node_features(net: _Network) -> tuple[list[int], list[list[float]], list[li
             unknown[_op_name(nd)] = unknown.get(_op_name(nd), 0) + 1
         lookup = net.lookup(j)
         out = lookup.get(nd.output[0]) if nd.output and nd.output[0] else ([], 0)
+        if (out is None or out[0] is None) and repeats[k + j] == 0:
+            out = ([], 0)
         if out is None or out[0] is None:
             why = f" (ONNX shape inference: {net.inference_error})" if net.inference_error else ""
             raise OnnxGraphError(
@@ -598,7 +652,6 @@ def _node_features(net: _Network) -> tuple[list[int], list[list[float]], list[li
 def _control_flow_fields(net: _Network) -> tuple[list[int], list[int], list[float], list[float]]:
     """``subgraph_depth``, ``if_branch``, ``repeats`` and ``trip_count`` of every node."""
     k = len(net.inputs)
-    values = net.values
     scope_repeats = [1.0] * len(net.scopes)
     trip = [0.0] * (k + len(net.ops))
     for s, scope in enumerate(net.scopes[1:], 1):  # parents come before their sub-graphs
@@ -606,9 +659,9 @@ def _control_flow_fields(net: _Network) -> tuple[list[int], list[int], list[floa
         nd = net.ops[j]
         r = scope_repeats[net.scope_of[j]]
         if nd.op_type == "If":
-            r = r if scope.attr == counted_branch(nd, values) else 0.0
+            r = r if scope.attr == counted_branch(net, j) else 0.0
         elif nd.op_type == "Loop":
-            t = static_trip_count(nd, values)
+            t = static_trip_count(nd, net.scope_values(j))
             trip[k + j] = float(t or 0)
             r = r * (t if t is not None else 1)
         elif nd.op_type == "Scan":
@@ -754,8 +807,8 @@ def from_onnx(model_or_path, batch_size: int | None = None, *,
         for t, s in scope.shapes.items():
             if s is not None and s[0] is not None:
                 check_dims(s[0], f"tensor {t!r}", name)
-    op, op_attrs, out_shape = _node_features(net)
     depth, branch, repeats, trip = _control_flow_fields(net)
+    op, op_attrs, out_shape = _node_features(net, repeats)
     first = next((d[0] for d in resolved.values() if d), 1)
     batch = int(batch_size if batch_size is not None else first)
     static = _static_row(net, repeats, batch)

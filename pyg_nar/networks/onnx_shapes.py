@@ -305,7 +305,6 @@ def infer_shapes(net) -> None:
             break
         state.run_onnx()
     state._init_values()
-    net.values = state.values
     net.inference_error = state.first_error
 
 
@@ -318,7 +317,7 @@ class _State:
         self.cleared = False
         self.first_error: str | None = None
         self.added: list[tuple] = []  # (scope index, ValueInfoProto) our rules declared
-        self.values: dict = {}  # main-graph tensors with known values (folding)
+        self.values = net.values  # main-graph tensors with known values (folding)
         self.values_ready = False
         self.folded: set = set()
         self.opsets = list(net.infer_model.opset_import)
@@ -424,16 +423,9 @@ class _State:
         return progress
 
     def scope_values(self, j: int):
-        """The known constant values node ``j`` sees (its scope's first, then the enclosing
-        scopes', the main graph's folded values last)."""
-        from collections import ChainMap
-
+        """The known constant values node ``j`` sees (:meth:`_Network.scope_values`)."""
         self._init_values()
-        chain, s = [], self.net.scope_of[j]
-        while s > 0:
-            chain.append(self.net.scopes[s].values)
-            s = self.net.scopes[s].parent
-        return ChainMap(*chain, self.values)
+        return self.net.scope_values(j)
 
     def value(self, j: int, tensor: str):
         """The value of ``tensor`` as read by node ``j``, or ``None``."""
@@ -450,49 +442,77 @@ class _State:
         self.values_ready = True
         net = self.net
         for t in net.infer_model.graph.initializer:
-            if (t.data_location != onnx.TensorProto.EXTERNAL and math.prod(t.dims) <= FOLD_MAX_ELEMENTS
-                    and (t.raw_data or t.int64_data or t.int32_data or t.float_data
-                         or t.double_data or t.uint64_data) and t.data_type != onnx.TensorProto.STRING):
-                self.values[t.name] = numpy_helper.to_array(t)
+            v = small_value(t)
+            if v is not None:
+                self.values[t.name] = v
         for name, v in net.constant_values.items():
             self.values.setdefault(name, v)
         for k, v in list(self.values.items()):
             self.values[k] = np.asarray(v)
+        for s, nd in net.constant_ops:  # in order: one may read another
+            self._constant_op(s, nd)
+
+    def _constant_op(self, s: int, nd) -> None:
+        """The value of an operator that computes a constant (small, with known inputs)."""
+        import numpy as np
+
+        net = self.net
+        values = net._value_chains[s]
+        ins = [t for t in nd.input if t]
+        if not all(t in values for t in ins):
+            return
+        local = self.values if s == 0 else net.scopes[s].values
+        if nd.op_type == "Identity":
+            local[nd.output[0]] = values[ins[0]]
+            return
+        if nd.op_type not in _FOLDABLE:
+            return
+        bound = _fold_bound(nd, [values[t] for t in ins], node_attrs(nd), None)
+        if bound is None or bound > FOLD_MAX_ELEMENTS:
+            return
+        try:
+            out = self._evaluate(nd, {t: values[t] for t in ins})
+        except Exception:  # noqa: BLE001 - anything the reference runtime refuses
+            return
+        for t, v in zip(nd.output, out):
+            if t and np.size(v) <= FOLD_MAX_ELEMENTS:
+                local[t] = np.asarray(v)
 
     def fold(self) -> bool:
-        """Evaluate the main graph's shape arithmetic whose inputs are known and replace it,
-        in the inference copy only, by initializers. Returns whether anything was folded."""
+        """Evaluate the shape arithmetic whose inputs are known, in every graph, and replace
+        it, in the inference copy only, by initializers (ONNX's data propagation does not
+        reach into sub-graphs, nor through ``Where``, ``Equal``, ...). Returns whether anything
+        was folded."""
         import numpy as np
         import onnx
         from onnx import numpy_helper
 
         net = self.net
         self._init_values()
-        values, shapes = self.values, net.shapes
-        folded = {}
+        folded: dict[int, dict] = {}
         for j, nd in enumerate(net.ops):
-            if net.scope_of[j] != 0:
+            if not nd.output or not nd.output[0] or nd.domain not in ("", "ai.onnx"):
                 continue
-            if not nd.output or nd.output[0] in values or nd.output[0] == "":
+            s = net.scope_of[j]
+            values = self.scope_values(j)
+            if nd.output[0] in values:
                 continue
+            shapes = net.lookup(j)
             ins = [t for t in nd.input if t]
-            if nd.op_type == "Shape" and nd.domain in ("", "ai.onnx"):
-                dims = shapes.get(nd.input[0], (None,))[0] if nd.input else None
-                if dims is None or not all(isinstance(d, int) for d in dims):
-                    continue
-                a = net.attrs(j)
-                start, end = a.get("start", 0), a.get("end", None)
-                if not isinstance(start, int) or not isinstance(end, (int, type(None))):
-                    continue
-                out = [np.array(dims[start:end], dtype=np.int64)]
-            elif nd.op_type == "Size" and nd.domain in ("", "ai.onnx"):
+            if nd.op_type in ("Shape", "Size"):
                 dims = shapes.get(nd.input[0], (None,))[0] if nd.input else None
                 if dims is None:
                     continue
-                out = [np.array(math.prod(dims), dtype=np.int64)]
-            elif (nd.op_type in _FOLDABLE and nd.domain in ("", "ai.onnx")
-                  and all(t in values for t in ins)):
-                bound = _fold_bound(nd, [values[t] for t in nd.input if t], net.attrs(j),
+                if nd.op_type == "Size":
+                    out = [np.array(math.prod(dims), dtype=np.int64)]
+                else:
+                    a = net.attrs(j)
+                    start, end = a.get("start", 0), a.get("end", None)
+                    if not isinstance(start, int) or not isinstance(end, (int, type(None))):
+                        continue
+                    out = [np.array(dims[start:end], dtype=np.int64)]
+            elif nd.op_type in _FOLDABLE and all(t in values for t in ins):
+                bound = _fold_bound(nd, [values[t] for t in ins], net.attrs(j),
                                     shapes.get(nd.output[0]))
                 if bound is None or bound > FOLD_MAX_ELEMENTS:
                     continue
@@ -504,35 +524,44 @@ class _State:
                 continue
             if any(np.size(v) > FOLD_MAX_ELEMENTS for v in out):
                 continue
+            local = self.values if s == 0 else net.scopes[s].values
             for t, v in zip(nd.output, out):
                 if not t:
                     continue
                 v = np.asarray(v)
-                values[t] = v
-                folded[t] = v
+                local[t] = v
+                folded.setdefault(s, {})[t] = v
                 try:
-                    shapes[t] = (list(v.shape), onnx.helper.np_dtype_to_tensor_dtype(v.dtype))
+                    net.scopes[s].shapes[t] = (list(v.shape),
+                                               onnx.helper.np_dtype_to_tensor_dtype(v.dtype))
                 except (KeyError, ValueError, TypeError):
                     pass
-        if not folded:
-            return False
-        g = net.infer_model.graph
-        keep = [nd for nd in g.node if not (nd.output and all(t in values for t in nd.output if t))
-                or nd.op_type == "Constant"]
-        del g.node[:]
-        g.node.extend(keep)
-        have = {t.name for t in g.initializer}
-        for t, v in folded.items():
-            if t not in have:
-                try:
-                    g.initializer.append(numpy_helper.from_array(v, t))
-                except (TypeError, ValueError):
-                    pass
-        del g.value_info[:]
-        for scope, vi in self.added:
-            if scope == 0:
-                g.value_info.append(vi)
-        return True
+        for s, nd in net.constant_ops:  # computed constants become initializers once
+            local = self.values if s == 0 else net.scopes[s].values
+            for t in nd.output:
+                if t and t in local and t not in self.folded:
+                    self.folded.add(t)
+                    folded.setdefault(s, {})[t] = local[t]
+        for s, new in folded.items():
+            g = self._graph_of(s)
+            have = {t.name for t in g.initializer}
+            for t, v in new.items():
+                if t not in have:
+                    try:
+                        g.initializer.append(numpy_helper.from_array(v, t))
+                        have.add(t)
+                    except (TypeError, ValueError):
+                        pass
+            # operators whose every output is now an initializer go (Constants stay)
+            keep = [nd for nd in g.node if nd.op_type == "Constant"
+                    or not (nd.output and all(t in have for t in nd.output if t))]
+            del g.node[:]
+            g.node.extend(keep)
+            del g.value_info[:]
+            for scope, vi in self.added:
+                if scope == s:
+                    g.value_info.append(vi)
+        return bool(folded)
 
     def _evaluate(self, nd, feeds: dict) -> list:
         """Run one node with ``onnx.reference`` at the model's own opsets (an opset-11
@@ -561,7 +590,7 @@ class _State:
         try:
             copy = onnx.ModelProto()
             copy.CopyFrom(net.infer_model)
-            out = SymbolicShapeInference.infer_shapes(copy, auto_merge=True, guess_output_rank=False)
+            out = _ort_symbolic(SymbolicShapeInference, copy)
         except Exception:  # noqa: BLE001 - its rules raise many kinds (asserts, KeyError, ...)
             return False
         if out is None:
@@ -573,6 +602,50 @@ class _State:
                 self.declare(0, vi.name, s[0], s[1])
                 progress = True
         return progress
+
+
+def _ort_symbolic(cls, model):
+    """The model onnxruntime's symbolic shape inference returns, also when it is incomplete
+    (then its ``infer_shapes`` would write ``sym_shape_infer_temp.onnx`` and external-data files
+    into the current directory and raise): its own loop, run here, writes no file. ``None`` for
+    an opset it does not support or an onnxruntime without these methods."""
+    from onnxruntime.tools.symbolic_shape_infer import get_opset
+
+    opset = get_opset(model)
+    if not opset or opset < 7 or not all(hasattr(cls, m) for m in ("_preprocess", "_infer_impl")):
+        return None
+    ssi = cls(2**31 - 1, True, False, 0)  # int_max, auto_merge, guess_output_rank, verbose
+    ssi._preprocess(model)
+    while ssi.run_:
+        ssi._infer_impl()
+    if hasattr(ssi, "_update_output_from_vi"):
+        ssi._update_output_from_vi()
+    return ssi.out_mp_
+
+
+def small_value(t):
+    """The value (numpy) of an initializer that holds its data and has at most
+    :data:`~pyg_nar.networks.onnx_check.FOLD_MAX_ELEMENTS` elements, else ``None``."""
+    import onnx
+    from onnx import numpy_helper
+
+    if (t.data_location == onnx.TensorProto.EXTERNAL or math.prod(t.dims) > FOLD_MAX_ELEMENTS
+            or t.data_type == onnx.TensorProto.STRING
+            or not (t.raw_data or t.int64_data or t.int32_data or t.float_data or t.double_data
+                    or t.uint64_data)):
+        return None
+    try:
+        return numpy_helper.to_array(t)
+    except Exception:  # noqa: BLE001 - an exotic element type: no value
+        return None
+
+
+def node_attrs(node) -> dict:
+    """``{name: value}`` of the attributes of ``node`` (sub-graphs left out)."""
+    import onnx
+
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute
+            if a.type not in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)}
 
 
 def _node_key(nd) -> str:
@@ -623,14 +696,23 @@ def _fold_bound(nd, ins: list, attrs: dict, out_shape):
 
 
 # ----------------------------------------------------------------------- own rules
-def counted_branch(node, values: Mapping) -> str:
-    """The branch of ``If`` ``node`` whose shapes its outputs take and whose operators the
-    FLOPs count: the branch taken when the condition is a known constant (in ``values``),
-    else ``"then_branch"``."""
-    cond = values.get(node.input[0]) if node.input else None
+def counted_branch(net, j: int) -> str:
+    """The branch of ``If`` operator ``j`` of ``net`` whose shapes its outputs take and whose
+    operators the FLOPs count: the branch taken when the condition is a known constant; else
+    the then-branch, or the else-branch when only its output shapes can be inferred."""
+    nd = net.ops[j]
+    cond = net.scope_values(j).get(nd.input[0]) if nd.input else None
     if cond is not None and getattr(cond, "size", 0) == 1:
         return "then_branch" if bool(cond.reshape(-1)[0]) else "else_branch"
-    return "then_branch"
+
+    def inferable(attr):
+        s = net.scope_by_key.get((net.scope_of[j], _node_key(nd), attr))
+        if s is None:
+            return False
+        lookup = net.scope_lookup(s)
+        return all(_known(lookup.get(t)) for t in net.scopes[s].outputs)
+
+    return "else_branch" if not inferable("then_branch") and inferable("else_branch") else "then_branch"
 
 
 def static_trip_count(node, values: Mapping) -> int | None:
@@ -646,12 +728,13 @@ def static_trip_count(node, values: Mapping) -> int | None:
 
 def _if_rule(state, j, nd, attrs, lookup):
     net = state.net
-    branch = counted_branch(nd, state.scope_values(j))
+    state._init_values()
+    branch = counted_branch(net, j)
     scope = net.scope_by_key.get((net.scope_of[j], _node_key(nd), branch))
     if scope is None:
         return None
-    sub = net.scopes[scope]
-    return [sub.shapes.get(t) for t in sub.outputs]
+    lookup = net.scope_lookup(scope)
+    return [lookup.get(t) for t in net.scopes[scope].outputs]
 
 
 def _loop_rule(state, j, nd, attrs, lookup):
