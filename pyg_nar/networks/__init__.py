@@ -24,6 +24,8 @@ _LAZY = {
     "set_batch_size": "pyg_nar.networks.onnx_graph",
     "floating_types": "pyg_nar.networks.onnx_graph",
     "input_shapes_of": "pyg_nar.networks.onnx_graph",
+    "input_shapes_for": "pyg_nar.networks.onnx_graph",
+    "parse_input_shape": "pyg_nar.networks.onnx_graph",
     "shape_relevant": "pyg_nar.networks.onnx_graph",
     "OnnxGraphError": "pyg_nar.errors",
     "UnknownOperatorWarning": "pyg_nar.errors",

@@ -76,7 +76,8 @@ from pyg_nar.networks.vocab import (ONNX_OP_VOCAB, ONNX_OP_VOCAB_VERSION, OP_ATT
 from pyg_nar.utils.dag import find_cycle
 
 __all__ = ["from_onnx", "load_onnx", "strip_weights", "shape_relevant", "floating_types",
-           "data_inputs", "set_batch_size", "input_shapes_of", "SHAPE_SLOTS", "OnnxGraphError"]
+           "data_inputs", "set_batch_size", "input_shapes_of", "input_shapes_for",
+           "parse_input_shape", "SHAPE_SLOTS", "OnnxGraphError"]
 
 
 # ------------------------------------------------------------------- load and validate
@@ -316,6 +317,37 @@ def input_shapes_of(model, batch_size: int | None = None,
     name = name or model.graph.name or "<onnx model>"
     batch_size, input_shapes = check_arguments(batch_size, input_shapes, name)
     return resolve_input_shapes(data_inputs(model.graph), batch_size, input_shapes, name)
+
+
+def parse_input_shape(text: str) -> tuple[str, tuple[int, ...]]:
+    """``"NAME=D0,D1,..."`` (the CLI's ``--input-shape``) as ``(name, dims)``; a
+    :class:`OnnxGraphError` saying what is wrong otherwise. The name is everything before the
+    last ``=`` (graph-input names may hold ``=`` and ``,``, not both ``=`` and a trailing
+    list)."""
+    name, sep, dims = text.rpartition("=")
+    if not sep or not name:
+        raise OnnxGraphError(f"--input-shape {text!r}: expected NAME=D0,D1,... (e.g. "
+                             f"input_ids=1,128)")
+    try:
+        shape = tuple(int(d) for d in dims.split(","))
+    except ValueError:
+        raise OnnxGraphError(f"--input-shape {text!r}: the dims must be integers separated by "
+                             f"commas, got {dims!r}") from None
+    if any(d <= 0 for d in shape):
+        raise OnnxGraphError(f"--input-shape {text!r}: dims must be positive")
+    return name, shape
+
+
+def input_shapes_for(model_or_path, input_shapes: Mapping[str, Sequence[int]] | None) -> dict:
+    """The entries of ``input_shapes`` that name a data input of a model (path or
+    ``onnx.ModelProto``): one set of shapes given for several models (``pyg-nar predict a.onnx
+    b.onnx --input-shape ...``, ``pyg-nar measure --onnx-dir``) applies to each model's own
+    inputs. ``{}`` when ``input_shapes`` is empty."""
+    if not input_shapes:
+        return {}
+    model, _ = load_onnx(model_or_path)
+    names = {vi.name for vi in data_inputs(model.graph)}
+    return {k: tuple(int(d) for d in v) for k, v in input_shapes.items() if k in names}
 
 
 @dataclass
