@@ -459,9 +459,21 @@ class _State:
         net = self.net
         values = net._value_chains[s]
         ins = [t for t in nd.input if t]
+        local = self.values if s == 0 else net.scopes[s].values
+        if nd.op_type in ("Shape", "Size"):  # of a constant: its dims suffice (a big weight)
+            dims = net._lookups[s].get(ins[0], (None,))[0]
+            if dims is None:
+                return
+            if nd.op_type == "Size":
+                local[nd.output[0]] = np.array(math.prod(dims), dtype=np.int64)
+            else:
+                a = node_attrs(nd)
+                start, end = a.get("start", 0), a.get("end", None)
+                if isinstance(start, int) and isinstance(end, (int, type(None))):
+                    local[nd.output[0]] = np.array(dims[start:end], dtype=np.int64)
+            return
         if not all(t in values for t in ins):
             return
-        local = self.values if s == 0 else net.scopes[s].values
         if nd.op_type == "Identity":
             local[nd.output[0]] = values[ins[0]]
             return
@@ -495,6 +507,12 @@ class _State:
                 continue
             s = net.scope_of[j]
             values = self.scope_values(j)
+            if s > 0:  # ONNX's sub-graph inference sees no data of the enclosing graphs
+                for t in nd.input:
+                    if (t and t in values and t not in net.scopes[s].values
+                            and (s, t) not in self.folded):
+                        self.folded.add((s, t))
+                        folded.setdefault(s, {})[t] = values[t]
             if nd.output[0] in values:
                 continue
             shapes = net.lookup(j)
