@@ -250,9 +250,9 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
     if input_shapes:
         raise PipelineError("--input-shape applies to --onnx-dir models (the zoo's have fixed shapes)")
 
-    unknown = sorted(set(families or []) - set(zoo.FAMILIES))
+    unknown = sorted(set(families or []) - set(zoo.REGISTRY))
     if unknown:
-        raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.FAMILIES)}")
+        raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.REGISTRY)}")
     return build_latency_dataset(out, families, per_family=per_family, seed=seed,
                                  batch_sizes=batch_sizes, threads=threads, repeats=repeats,
                                  progress=progress)
