@@ -211,10 +211,12 @@ def declare_input_shapes(graph, shapes: Mapping[str, Sequence[int]]) -> bool:
     return changed
 
 
-def _sanitize_declared(graph, symbols: Mapping[str, int], stale: bool) -> None:
+def _sanitize_declared(graph, symbols: Mapping[str, int], stale: bool, main: bool = True) -> None:
     """Declared intermediate and output shapes of ``graph`` and its sub-graphs: all dropped
     when ``stale``; otherwise named dims take their resolved values and dims of ``-1`` or
-    below (paddle2onnx) become unknown, so strict inference does not trip over them."""
+    below (paddle2onnx) become unknown, so strict inference does not trip over them. In the
+    main graph a declared shape still not fully known is dropped (exporters declare outputs
+    of the wrong rank, ``[1, "seqlen"]`` for a rank-3 tensor, which ONNX's inference keeps)."""
     import onnx
 
     if stale:
@@ -233,13 +235,15 @@ def _sanitize_declared(graph, symbols: Mapping[str, int], stale: bool) -> None:
                 v = symbols[d.dim_param]
                 d.Clear()
                 d.dim_value = v
+        if main and not all(d.HasField("dim_value") for d in t.shape.dim):
+            t.ClearField("shape")
     for nd in graph.node:
         for a in nd.attribute:
             if a.type == onnx.AttributeProto.GRAPH:
-                _sanitize_declared(a.g, symbols, stale)
+                _sanitize_declared(a.g, symbols, stale, False)
             elif a.type == onnx.AttributeProto.GRAPHS:
                 for g in a.graphs:
-                    _sanitize_declared(g, symbols, stale)
+                    _sanitize_declared(g, symbols, stale, False)
 
 
 def input_symbols(inputs: Sequence, shapes: Mapping[str, Sequence[int]]) -> dict[str, int]:
@@ -644,14 +648,21 @@ def _ort_symbolic(cls, model):
 def small_value(t):
     """The value (numpy) of an initializer that holds its data and has at most
     :data:`~pyg_nar.networks.onnx_check.FOLD_MAX_ELEMENTS` elements, else ``None``."""
+    import numpy as np
     import onnx
     from onnx import numpy_helper
 
     if (t.data_location == onnx.TensorProto.EXTERNAL or math.prod(t.dims) > FOLD_MAX_ELEMENTS
-            or t.data_type == onnx.TensorProto.STRING
-            or not (t.raw_data or t.int64_data or t.int32_data or t.float_data or t.double_data
-                    or t.uint64_data)):
+            or t.data_type == onnx.TensorProto.STRING):
         return None
+    if not (t.raw_data or t.int64_data or t.int32_data or t.float_data or t.double_data
+            or t.uint64_data):
+        if math.prod(t.dims) != 0:  # stripped or missing data
+            return None
+        try:  # an empty tensor (a Reshape to a scalar reads the shape [])
+            return np.zeros(list(t.dims), dtype=onnx.helper.tensor_dtype_to_np_dtype(t.data_type))
+        except (KeyError, TypeError, ValueError):
+            return None
     try:
         return numpy_helper.to_array(t)
     except Exception:  # noqa: BLE001 - an exotic element type: no value

@@ -254,3 +254,27 @@ def test_onnxruntime_symbolic_inference_writes_nothing_into_the_cwd(tmp_path, mo
     d = from_onnx(tmp_path / "gelu.onnx", input_shapes={"x": (4, 3)})
     assert d.out_shape[:, :2].tolist() == [[4, 3]] * 4
     assert os.listdir(work) == [] and sorted(os.listdir(tmp_path)) == ["cwd", "gelu.onnx"]
+
+
+def test_exporter_quirks_seen_in_shipped_models():
+    """An empty shape tensor (Reshape to a scalar), a graph output declared with the wrong
+    rank, and a sub-graph Pad whose pads are a constant of the enclosing graph."""
+    nodes = [h.make_node("Reshape", ["five", "empty"], ["scalar"]),  # of constants: constants
+             h.make_node("Unsqueeze", ["scalar", "zero"], ["n"]),
+             h.make_node("Concat", ["minus1", "n"], ["shape"], axis=0),
+             h.make_node("Reshape", ["x", "shape"], ["r"]),
+             h.make_node("Relu", ["r"], ["y"])]
+    inits = [_init("empty", np.zeros([0], np.int64)), _init("zero", np.array([0], np.int64)),
+             _init("minus1", np.array([-1], np.int64)), _init("five", np.array([5], np.int64))]
+    m = _model(nodes, [_vi("x", [2, 10])], [_vi("y", [1, "seqlen", 7])], inits)  # wrong rank
+    d = from_onnx(m)
+    assert _ops(d) == ["Input", "Reshape", "Relu"]
+    assert d.out_shape[1:].tolist() == [[4, 5, 0, 0], [4, 5, 0, 0]]
+    then_g = h.make_graph([h.make_node("Pad", ["x", "pads"], ["p"], mode="reflect")], "then", [], [_vi("p", None)])
+    else_g = h.make_graph([h.make_node("Identity", ["x"], ["q"])], "else", [], [_vi("q", None)])
+    nodes = [h.make_node("ReduceSum", ["x"], ["s"], keepdims=0),
+             h.make_node("Greater", ["s", "s0"], ["cond"]),
+             h.make_node("If", ["cond"], ["o"], then_branch=then_g, else_branch=else_g)]
+    d = from_onnx(_model(nodes, [_vi("x", [2, 6])], [_vi("o", None)],
+                         [_init("pads", np.array([0, 3, 0, 3], np.int64)), _init("s0", np.array(0, np.float32))]))
+    assert d.out_shape[_ops(d).index("Pad")].tolist() == [2, 12, 0, 0]
