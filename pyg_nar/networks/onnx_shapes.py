@@ -669,12 +669,25 @@ def small_value(t):
         return None
 
 
+#: AttributeProto type -> how to read its value (``onnx.helper.get_attribute_value`` for the
+#: rest; it is slow for these common ones): FLOAT, INT, STRING, FLOATS, INTS, STRINGS
+_ATTR_READERS = {1: lambda a: a.f, 2: lambda a: a.i, 3: lambda a: a.s,
+                 6: lambda a: list(a.floats), 7: lambda a: list(a.ints),
+                 8: lambda a: list(a.strings)}
+
+
 def node_attrs(node) -> dict:
-    """``{name: value}`` of the attributes of ``node`` (sub-graphs left out)."""
+    """``{name: value}`` of the attributes of ``node`` (sub-graphs left out), as
+    ``onnx.helper.get_attribute_value`` reads them."""
     import onnx
 
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute
-            if a.type not in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)}
+    out = {}
+    for a in node.attribute:
+        if a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
+            continue
+        read = _ATTR_READERS.get(a.type)
+        out[a.name] = read(a) if read is not None else onnx.helper.get_attribute_value(a)
+    return out
 
 
 def _node_key(nd) -> str:
