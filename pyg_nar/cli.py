@@ -254,7 +254,8 @@ SHARED_OPTIONS = [
                               help="shape of ONNX input NAME when it has symbolic dimensions "
                                    "(batch, sequence, height, ...), e.g. input_ids=1,128; "
                                    "repeatable, applies to each file with such an input "
-                                   "(measure: with --onnx-dir; recorded in input_shapes.json)"),
+                                   "(measure: with --onnx-dir; recorded in input_shapes.json) (default: the "
+                                   "declared shapes; a symbolic batch is 1)"),
      ("predict", "measure")),
 ]
 
