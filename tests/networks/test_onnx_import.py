@@ -125,8 +125,12 @@ def test_models_breaking_onnx_rules_are_named():
         from_onnx(dup)
     wrong = h.make_node("Transpose", ["x"], ["y"], name="tr")
     wrong.attribute.append(h.make_attribute("perm", 1.5))  # perm must be ints
-    with pytest.raises(OnnxGraphError, match="tr"):
+    with pytest.raises(OnnxGraphError, match="attribute type in 'tr : perm'. Expected: 'INTS'"):
         from_onnx(_model([wrong], [_vi("x", [1, 4])], [_vi("y", None)]))
+    w = h.make_tensor("w", F, [4, 4], [0.0] * 16)
+    w.dims[0] = -4
+    with pytest.raises(OnnxGraphError, match=r"initializer 'w' has negative dims \[-4, 4\]"):
+        from_onnx(_model([h.make_node("MatMul", ["x", "w"], ["y"])], [_vi("x", [1, 4])], [_vi("y", None)], [w]))
 
 
 # --------------------------------------------------------------- weight stripping
