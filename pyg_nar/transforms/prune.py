@@ -27,10 +27,9 @@ class PruneDeadOps(BaseTransform):
     Node-level fields are subset and ``*_index`` fields renumbered
     (:func:`torch_geometric.utils.subgraph` for ``edge_index``; other ``*_index`` fields are
     not kept, so apply this transform first); graph-level fields are kept. The node order
-    stays topological. On NB201 the 15,625 cells become 9,365 distinct graphs. A plain GNN
-    trained on 78 NB201 cells ranks the others with Kendall's tau 0.75 on the full cells and
-    0.80 on the pruned ones (FlowerFormer protocol, mean of 3 seeds;
-    ``examples/accuracy_sota.py``).
+    stays topological. On NB201 the 15,625 cells become 9,365 distinct graphs; compare a
+    predictor on the full and on the pruned cells with ``examples/accuracy_sota.py``
+    (``gnn`` vs ``gnn+prune``; figures in the README).
 
     Args:
         zero_ops (Sequence[int]): operation indices whose output is zero.
