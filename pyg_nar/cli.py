@@ -40,22 +40,47 @@ def _metric_rows(result: dict) -> list[dict]:
     return rows
 
 
+def device_options(q, compile: bool = True) -> None:
+    """``--device``, ``--amp`` and (with ``compile``) ``--compile``: where and how a model runs
+    (:mod:`pyg_nar.devices`); :func:`device_kwargs` reads them back."""
+    q.add_argument("--device", default="cpu",
+                   help="cpu, cuda, cuda:N or auto (CUDA if there is one) (default: cpu)")
+    q.add_argument("--amp", choices=["bf16", "fp16"],
+                   help="mixed-precision autocast: bf16 (CPU or GPU) or fp16 (GPU)")
+    if compile:
+        q.add_argument("--compile", nargs="?", const=True, default=False, metavar="MODE",
+                       help="torch.compile the model, optionally in a mode (reduce-overhead: "
+                            "CUDA graphs on a GPU); the compile time is reported")
+
+
+def device_kwargs(args) -> dict:
+    """The ``device`` / ``amp`` / ``compile`` keyword arguments of :func:`device_options`."""
+    return {k: getattr(args, k) for k in ("device", "amp", "compile") if hasattr(args, k)}
+
+
 def cmd_train(args) -> None:
     from pyg_nar import pipeline
 
     over = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
     result = pipeline.train(args.model, args.dataset, args.out, protocol=args.protocol,
                             train_size=args.train_size, epochs=args.epochs, seed=args.seed,
-                            num_val=args.num_val, cache=args.cache, progress=not args.quiet, **over)
+                            num_val=args.num_val, cache=args.cache, progress=not args.quiet,
+                            **device_kwargs(args), **over)
+    from pyg_nar.distributed import is_main_process
+    if not is_main_process():  # torchrun: rank 0 reports
+        return
+    compiled = (f", {result['compile_seconds']:.1f} s of it compiling"
+                if "compile_seconds" in result else "")
     print(f"trained {args.model} on {args.dataset} ({result['split_sizes']['train']} architectures, "
-          f"{result['train_seconds']:.1f} s) -> {args.out}")
+          f"{result['train_seconds']:.1f} s{compiled}) -> {args.out}")
     _print_table(_metric_rows(result))
 
 
 def cmd_evaluate(args) -> None:
     from pyg_nar import pipeline
 
-    result = pipeline.evaluate(args.checkpoint, args.dataset, args.split, args.out, cache=args.cache)
+    result = pipeline.evaluate(args.checkpoint, args.dataset, args.split, args.out, cache=args.cache,
+                               **device_kwargs(args))
     _print_table([{k: v for k, v in result.items() if k not in ("checkpoint", "plot", "json")}])
     print(f"saved {result['json']}" +
           (f" and {result['plot']}" if result.get("plot") else " (no plot: matplotlib is not installed)"))
@@ -64,7 +89,8 @@ def cmd_evaluate(args) -> None:
 def cmd_predict(args) -> None:
     from pyg_nar import pipeline
 
-    rows = pipeline.predict(args.checkpoint, args.inputs, batch_size=args.batch_size)
+    rows = pipeline.predict(args.checkpoint, args.inputs, batch_size=args.batch_size,
+                            **device_kwargs(args))
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -85,7 +111,7 @@ def cmd_search(args) -> None:
     from pyg_nar import search
 
     table = search.compare_searches(budget=args.budget, seeds=args.seeds, cache=args.cache,
-                                    plot=args.plot, progress=not args.quiet)
+                                    plot=args.plot, progress=not args.quiet, **device_kwargs(args))
     _print_table(table)
     if args.plot:
         print(f"saved {args.plot}")
@@ -98,7 +124,7 @@ def cmd_quickstart(args) -> None:
                                  nb201_epochs={"narformer": args.nb201_epochs[0],
                                                "flowerformer": args.nb201_epochs[1]},
                                  cache=args.cache,
-                                 progress=not args.quiet)
+                                 progress=not args.quiet, **device_kwargs(args))
     print(f"\nLatency on this machine, held-out models (checkpoints in {result['run_dir']}):")
     _print_table(result["latency"])
     if "nb201" in result:
@@ -145,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--batch-size", type=int, help="override the model's recipe")
     t.add_argument("--lr", type=float, help="override the model's recipe")
+    device_options(t)
     common(t)
     t.set_defaults(func=cmd_train)
 
@@ -156,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--dataset", help="default: the dataset it was trained on")
     e.add_argument("--split", default="test", choices=["test", "heldout", "val", "train", "all"])
     e.add_argument("--out", help="folder for eval_SPLIT.json and .png (default: the checkpoint folder)")
+    device_options(e)
     common(e)
     e.set_defaults(func=cmd_evaluate)
 
@@ -166,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("inputs", nargs="+", help="ONNX files or NB201 arch strings ('|op~0|+|...|')")
     r.add_argument("--batch-size", type=int, help="batch size to set in ONNX inputs")
     r.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    device_options(r, compile=False)
     r.set_defaults(func=cmd_predict)
 
     m = sub.add_parser("measure", help="measure a latency dataset of this machine (resumable)",
@@ -189,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--budget", type=int, default=100)
     s.add_argument("--seeds", type=int, default=5)
     s.add_argument("--plot", help="PNG of best accuracy vs queries")
+    device_options(s)
     common(s)
     s.set_defaults(func=cmd_search)
 
@@ -204,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--epochs", type=int, default=60, help="epochs of the latency predictors")
     q.add_argument("--nb201-epochs", type=int, nargs=2, metavar=("NARFORMER", "FLOWERFORMER"),
                    default=[50, 20], help="epochs of the two NB201 accuracy predictors (default 50 20)")
+    device_options(q)
     common(q)
     q.set_defaults(func=cmd_quickstart)
     return p

@@ -8,7 +8,7 @@ input, ``RuntimeError`` for a damaged file), so ``except ValueError`` keeps work
 from __future__ import annotations
 
 __all__ = ["PygNarError", "ArchitectureError", "OnnxGraphError", "DataFileError",
-           "CheckpointError", "PipelineError", "FieldError"]
+           "CheckpointError", "PipelineError", "FieldError", "DeviceError"]
 
 
 class PygNarError(Exception):
@@ -46,3 +46,9 @@ class FieldError(PygNarError, KeyError, ValueError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class DeviceError(PygNarError, ValueError):
+    """A device, precision or process setting this machine cannot honour (CUDA asked for where
+    there is none, an unknown device name, fp16 autocast on the CPU); the message names the
+    setting and what to use instead."""

@@ -1,0 +1,168 @@
+"""Devices, mixed precision and compilation (pyg_nar.devices), exercised on the CPU: the
+`device` argument end to end, checkpoints saved on another device, bf16 autocast, a compiled
+model against the eager one. Nothing here needs a GPU."""
+import contextlib
+import io
+
+import pytest
+import torch
+from torch import nn
+from torch_geometric.nn import global_mean_pool
+
+from _synthetic import synthetic_graphs
+from pyg_nar.checkpoint import load_checkpoint, save_checkpoint
+from pyg_nar.devices import autocast, compile_model, resolve_amp, resolve_device
+from pyg_nar.errors import DeviceError
+from pyg_nar.models import FlowerFormer, NARFormer
+from pyg_nar.training import TrainConfig, fit, predict
+
+no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine without CUDA")
+
+
+def tiny_narformer(graphs, seed=0, **kw):
+    torch.manual_seed(seed)
+    return NARFormer.from_data(graphs[0], **{**dict(dim=32, num_layers=1, head_dim=16), **kw})
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device(None) == resolve_device("auto")
+    for bad in ("gpu0", "tpu", ""):
+        with pytest.raises(DeviceError, match="unknown device"):
+            resolve_device(bad)
+    with pytest.raises(DeviceError, match="cpu or cuda"):
+        resolve_device("meta")
+
+
+@no_cuda
+def test_cuda_where_there_is_none_is_a_named_error(tmp_path):
+    for spec in ("cuda", "cuda:1", torch.device("cuda", 0)):
+        with pytest.raises(DeviceError, match="CUDA is not available here"):
+            resolve_device(spec)
+    graphs = synthetic_graphs(8, aug=False)
+    with pytest.raises(DeviceError, match="CUDA is not available"):
+        fit(tiny_narformer(graphs), graphs, None, TrainConfig(epochs=1, device="cuda", progress=False))
+    with pytest.raises(DeviceError, match="CUDA is not available"):
+        predict(tiny_narformer(graphs), graphs, device="cuda:0")
+    # the command line: one line on stderr, exit code 1, nothing written
+    from pyg_nar.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["train", "narformer", "nasbench201", "--device", "cuda", "--cache",
+                     str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--quiet"])
+    assert code == 1 and "CUDA is not available here" in err.getvalue()
+    assert len(err.getvalue().strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists() and not (tmp_path / "data").exists()
+
+
+def test_mixed_precision_settings():
+    cpu = torch.device("cpu")
+    assert resolve_amp(None, cpu) is None and resolve_amp("none", cpu) is None
+    assert resolve_amp("bf16", cpu) is torch.bfloat16
+    with pytest.raises(DeviceError, match="fp16' needs a CUDA device"):
+        resolve_amp("fp16", cpu)
+    with pytest.raises(DeviceError, match="unknown mixed-precision"):
+        resolve_amp("fp8", cpu)
+    with pytest.raises(DeviceError, match="amp must be"):
+        TrainConfig(amp="half")
+    with pytest.raises(DeviceError, match="compile must be"):
+        TrainConfig(compile="fastest")
+    graphs = synthetic_graphs(8, aug=False)
+    with pytest.raises(DeviceError, match="fp16"):
+        fit(tiny_narformer(graphs), graphs, None, TrainConfig(epochs=1, amp="fp16", progress=False))
+
+
+def test_device_argument_end_to_end_on_the_cpu():
+    """``device`` given (cpu / auto here) trains and predicts exactly as the default does."""
+    graphs = synthetic_graphs(48, seed=1)
+    runs = []
+    for device in (None, "cpu", "auto" if not torch.cuda.is_available() else "cpu"):
+        model = tiny_narformer(graphs, seed=3)
+        config = TrainConfig(epochs=2, batch_size=16, progress=False,
+                             **({} if device is None else {"device": device}))
+        res = fit(model, graphs[:32], graphs[32:], config)
+        assert res.device == "cpu" and res.world_size == 1 and res.compile_seconds is None
+        runs.append((res.best_metric, predict(model, graphs, device=device)))
+    for metric, pred in runs[1:]:
+        assert metric == runs[0][0] and torch.equal(pred, runs[0][1])
+    assert runs[0][1].device.type == "cpu" and runs[0][1].dtype == torch.float32
+
+
+def test_checkpoint_saved_on_a_gpu_loads_on_the_cpu(tmp_path, monkeypatch):
+    """Weights saved from CUDA tensors (their storages tagged ``cuda:0`` in the file, as a
+    GPU run writes them) load onto the CPU: ``map_location``."""
+    graphs = synthetic_graphs(8, aug=False)
+    model = tiny_narformer(graphs)
+    monkeypatch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+    save_checkpoint(str(tmp_path / "ck"), model)
+    monkeypatch.undo()
+    if not torch.cuda.is_available():  # the file really names a CUDA device
+        with pytest.raises(RuntimeError, match="CUDA"):
+            torch.load(tmp_path / "ck" / "model.pt", weights_only=True)
+    for where in ("cpu", "auto", torch.device("cpu")):
+        loaded, _, _ = load_checkpoint(str(tmp_path / "ck"), map_location=where)
+        assert all(p.device == resolve_device(where) for p in loaded.parameters())
+        assert torch.allclose(predict(loaded, graphs), predict(model, graphs))
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="CUDA is not available"):
+            load_checkpoint(str(tmp_path / "ck"), map_location="cuda")
+
+
+def test_bf16_autocast_on_the_cpu():
+    """bf16 autocast: float32 predictions close to float32 ones (bf16 keeps ~3 digits), and a
+    training run that works."""
+    graphs = synthetic_graphs(40, seed=5)
+    model = tiny_narformer(graphs, dropout=0.0)
+    full = predict(model, graphs)
+    half = predict(model, graphs, amp="bf16")
+    assert half.dtype == torch.float32
+    assert (half - full).abs().max() <= 0.05 * full.abs().max()
+    with autocast(torch.device("cpu"), "bf16"):
+        assert model.input(graphs[0].tokens).dtype == torch.bfloat16
+    res = fit(model, graphs[:32], graphs[32:], TrainConfig(epochs=2, batch_size=8, amp="bf16",
+                                                           progress=False))
+    assert res.history[-1]["loss"] < res.history[0]["loss"] * 1.5
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+class TinyPredictor(nn.Module):
+    """The smallest predictor of the training loop's contract, so that compiling it is quick."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.lin = nn.Linear(dim, 8)
+        self.head = nn.Linear(8, 1)
+
+    def forward(self, batch):
+        h = torch.tanh(self.lin(batch.tokens))
+        return self.head(global_mean_pool(h, batch.batch, size=batch.num_graphs)).view(-1)
+
+
+def test_compiled_model_predicts_as_the_eager_one():
+    graphs = synthetic_graphs(40, seed=6, aug=False)
+    torch.manual_seed(0)
+    model = TinyPredictor(graphs[0].tokens.size(-1))
+    eager = predict(model, graphs, batch_size=16)
+    regions = compile_model(model)
+    assert regions == [model]
+    assert torch.allclose(predict(model, graphs, batch_size=16), eager, atol=1e-5, rtol=1e-5)
+    assert set(model.state_dict()) == {"lin.weight", "lin.bias", "head.weight", "head.bias"}
+    # fit compiles on request and reports the seconds spent compiling
+    torch.manual_seed(0)
+    model = TinyPredictor(graphs[0].tokens.size(-1))
+    res = fit(model, graphs[:32], graphs[32:], TrainConfig(epochs=2, batch_size=16, compile=True,
+                                                           progress=False))
+    assert res.compile_seconds is not None and res.compile_seconds >= 0
+    assert all("compile_seconds" in h for h in res.history)
+    assert res.history[0]["compile_seconds"] >= res.history[1]["compile_seconds"]
+    with pytest.raises(DeviceError, match="unknown compile mode"):
+        compile_model(model, "fastest")
+
+
+def test_flowerformer_compiles_its_layers_not_the_schedule():
+    model = FlowerFormer(7, channels=16, num_layers=3)
+    assert model.compile_regions() == list(model.layers)
