@@ -5,7 +5,7 @@ loaded on first use, so ``pyg-nar --help`` answers at once.
 """
 from __future__ import annotations
 
-import importlib
+from pyg_nar._lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -14,18 +14,10 @@ _LAZY = {
     "ArchitectureError": "pyg_nar.errors",
     "PygNarError": "pyg_nar.errors",
     "arch_data": "pyg_nar.data",
+    "from_onnx": "pyg_nar.networks.onnx_graph",
+    "from_torch": "pyg_nar.networks.torch_export",
 }
 
 __all__ = ["__version__", *_LAZY]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'pyg_nar' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -1,15 +1,24 @@
 """``pyg-nar``: the command line. Every subcommand parses its arguments and calls one function
-of :mod:`pyg_nar.pipeline` (or :mod:`pyg_nar.search`), so a notebook gets the same results.
+of :mod:`pyg_nar.pipeline` (or :mod:`pyg_nar.search`, :mod:`pyg_nar.environment`), so a
+notebook gets the same results.
+
+Building the parser, ``--help``, ``--version`` and every argument error import no torch,
+torch_geometric, onnx or onnxruntime (it answers in well under a second): the parser reads
+names and descriptions from :mod:`pyg_nar.recipes`, which loads nothing heavy, and each
+command first checks its inputs (names, benchmark files) and only then imports what it needs.
 
 Exit codes: 0 done, 1 the job failed on its input (message on one line), 2 bad arguments.
 """
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
+import textwrap
 
 EPILOG = """examples:
+  pyg-nar info
   pyg-nar train narformer nasbench201 --train-size 781 --epochs 200 --out runs/nf
   pyg-nar evaluate runs/nf --split heldout
   pyg-nar predict runs/nf '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'
@@ -17,9 +26,13 @@ EPILOG = """examples:
   pyg-nar train narformer-v2 nnlqp:zoo --protocol flowerformer --train-size 0.8 --out runs/v2
   pyg-nar predict runs/v2 model.onnx
   pyg-nar search --budget 100 --seeds 5
+
+benchmark data is read from $PYG_NAR_DATA (default ../shared/data); `pyg-nar info` shows what
+is found there.
 """
 
 
+# ------------------------------------------------------------------------------------ output
 def _print_table(rows: list[dict]) -> None:
     if not rows:
         return
@@ -40,34 +53,41 @@ def _metric_rows(result: dict) -> list[dict]:
     return rows
 
 
-def device_options(q, compile: bool = True) -> None:
-    """``--device``, ``--amp`` and (with ``compile``) ``--compile``: where and how a model runs
-    (:mod:`pyg_nar.devices`); :func:`device_kwargs` reads them back."""
-    q.add_argument("--device", default="cpu",
-                   help="cpu, cuda, cuda:N or auto (CUDA if there is one) (default: cpu)")
-    q.add_argument("--amp", choices=["bf16", "fp16"],
-                   help="mixed-precision autocast: bf16 (CPU or GPU) or fp16 (GPU)")
-    if compile:
-        q.add_argument("--compile", nargs="?", const=True, default=False, metavar="MODE",
-                       help="torch.compile the model, optionally in a mode (reduce-overhead: "
-                            "CUDA graphs on a GPU); the compile time is reported")
-
-
-def device_kwargs(args) -> dict:
-    """The ``device`` / ``amp`` / ``compile`` keyword arguments of :func:`device_options`."""
+def _device_kwargs(args) -> dict:
+    """The ``device`` / ``amp`` / ``compile`` keyword arguments of the command's
+    ``--device`` / ``--amp`` / ``--compile`` (:data:`SHARED_OPTIONS`, :mod:`pyg_nar.devices`)."""
     return {k: getattr(args, k) for k in ("device", "amp", "compile") if hasattr(args, k)}
 
 
+def _start_torch(args) -> None:
+    """Import torch (seconds) and give it ``--threads`` CPU threads: each command's first heavy
+    step, after the checks that need nothing heavy."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+
+
+# ---------------------------------------------------------------------------------- commands
 def cmd_train(args) -> None:
+    """train a predictor and write a checkpoint folder
+
+    Train a predictor on a dataset under a split protocol; the checkpoint folder holds weights,
+    config, transform, vocabulary and metrics.
+    """
+    from pyg_nar.recipes import check_job
+
+    check_job(args.model, args.dataset)  # names, task, raw files: before anything is loaded
+    _start_torch(args)
     from pyg_nar import pipeline
 
     over = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
     result = pipeline.train(args.model, args.dataset, args.out, protocol=args.protocol,
                             train_size=args.train_size, epochs=args.epochs, seed=args.seed,
                             num_val=args.num_val, cache=args.cache, progress=not args.quiet,
-                            **device_kwargs(args), **over)
+                            **_device_kwargs(args), **over)
     from pyg_nar.distributed import is_main_process
-    if not is_main_process():  # torchrun: rank 0 reports
+
+    if not is_main_process():  # under torchrun, rank 0 reports
         return
     compiled = (f", {result['compile_seconds']:.1f} s of it compiling"
                 if "compile_seconds" in result else "")
@@ -77,20 +97,36 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
+    """score a checkpoint on a split; JSON + PNG
+
+    Score a checkpoint on a dataset split: Kendall's tau / Spearman / precision@K (accuracy) or
+    MAPE / Acc(10%) (latency); saves eval_SPLIT.json and eval_SPLIT.png (predicted vs. true).
+    """
+    if args.dataset:  # else the checkpoint names it, and pipeline.evaluate checks it
+        from pyg_nar.recipes import check_data
+
+        check_data(args.dataset)
+    _start_torch(args)
     from pyg_nar import pipeline
 
     result = pipeline.evaluate(args.checkpoint, args.dataset, args.split, args.out, cache=args.cache,
-                               **device_kwargs(args))
+                               **_device_kwargs(args))
     _print_table([{k: v for k, v in result.items() if k not in ("checkpoint", "plot", "json")}])
     print(f"saved {result['json']}" +
           (f" and {result['plot']}" if result.get("plot") else " (no plot: matplotlib is not installed)"))
 
 
 def cmd_predict(args) -> None:
+    """predict ONNX files or NB201 arch strings with a checkpoint
+
+    Predict each input with a checkpoint: accuracy (%) for NB201 arch strings, latency (ms)
+    with FLOPs (M) and parameters (M) for ONNX files.
+    """
+    _start_torch(args)
     from pyg_nar import pipeline
 
     rows = pipeline.predict(args.checkpoint, args.inputs, batch_size=args.batch_size,
-                            **device_kwargs(args))
+                            **_device_kwargs(args))
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -98,6 +134,13 @@ def cmd_predict(args) -> None:
 
 
 def cmd_measure(args) -> None:
+    """measure a latency dataset of this machine (resumable)
+
+    Export models of the zoo families to ONNX (or take the ONNX files of --onnx-dir) and time
+    them with onnxruntime; writes NNLQP's gt.txt layout (latency in ms). An interrupted run
+    keeps what it measured; running again continues.
+    """
+    _start_torch(args)
     from pyg_nar import pipeline
 
     families = args.families.split(",") if args.families else None
@@ -108,23 +151,46 @@ def cmd_measure(args) -> None:
 
 
 def cmd_search(args) -> None:
+    """predictor-guided vs random search vs evolution on NB201
+
+    Search NAS-Bench-201 under a query budget, several seeds: predictor-guided evolution (NAR-
+    Former Sec. 4.4), random search and regularized evolution; best accuracy found vs queries.
+    """
+    from pyg_nar.recipes import check_data
+
+    check_data("nasbench201")  # the oracle's benchmark: before anything is loaded
+    _start_torch(args)
     from pyg_nar import search
 
     table = search.compare_searches(budget=args.budget, seeds=args.seeds, cache=args.cache,
-                                    plot=args.plot, progress=not args.quiet, **device_kwargs(args))
+                                    plot=args.plot, progress=not args.quiet, threads=args.threads,
+                                    **_device_kwargs(args))
     _print_table(table)
     if args.plot:
         print(f"saved {args.plot}")
 
 
 def cmd_quickstart(args) -> None:
+    """the main job: measure, train, compare (a few minutes)
+
+    Measure a small latency dataset of this machine from the model zoo, train FLOPs / NNLP /
+    NAR-Former V2 latency predictors and print their held-out MAPE and Acc(10%); with the NAS-
+    Bench data present, also train NAR-Former and FlowerFormer on 781 NB201 cells and print
+    Kendall's tau on all cells.
+    """
+    from pyg_nar.recipes import missing_data
+
+    no_nb201 = missing_data("nasbench201")
+    if no_nb201:  # said before any work; the latency part runs all the same
+        print(f"NAS-Bench-201 part will be skipped: {no_nb201}", flush=True)
+    _start_torch(args)
     from pyg_nar import pipeline
 
     result = pipeline.quickstart(args.out, per_family=args.per_family, epochs=args.epochs,
+                                 nb201=no_nb201 is None,
                                  nb201_epochs={"narformer": args.nb201_epochs[0],
                                                "flowerformer": args.nb201_epochs[1]},
-                                 cache=args.cache,
-                                 progress=not args.quiet, **device_kwargs(args))
+                                 cache=args.cache, progress=not args.quiet, **_device_kwargs(args))
     print(f"\nLatency on this machine, held-out models (checkpoints in {result['run_dir']}):")
     _print_table(result["latency"])
     if "nb201" in result:
@@ -132,129 +198,201 @@ def cmd_quickstart(args) -> None:
         _print_table(result["nb201"])
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from pyg_nar import __version__
+def cmd_info(args) -> None:
+    """versions, devices, benchmark data found: for a bug report
+
+    Print what a bug report needs: the versions of pyg_nar, Python, torch, torch_geometric,
+    onnx, onnxruntime and numpy; the devices torch sees; where benchmark data is looked for
+    ($PYG_NAR_DATA or the default) and which datasets were found there; the cache folder; the
+    platform.
+    """
+    from pyg_nar.environment import environment_info, format_environment
+
+    info = environment_info(cache=args.cache)
+    print(json.dumps(info, indent=2) if args.json else format_environment(info))
+
+
+# ------------------------------------------------------------------------------------ parser
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs as written; an option's help ends with its default unless the
+    help already says it (or there is none: a flag, a required option)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (not action.option_strings or "default" in text or default is None
+                or default is False or default is argparse.SUPPRESS):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+#: Options several commands share: ``(flags, add_argument keywords, commands that take it)``.
+#: An option shared by several commands is one entry here.
+SHARED_OPTIONS = [
+    (("--cache",), dict(default="data", metavar="DIR",
+                        help="folder for processed datasets, reused by later runs"),
+     ("train", "evaluate", "search", "quickstart", "info")),
+    (("--quiet",), dict(action="store_true", help="no progress bars"),
+     ("train", "measure", "search", "quickstart")),
+    # where and how the models run (pyg_nar.devices)
+    (("--device",), dict(default="cpu", metavar="DEV",
+                         help="cpu, cuda, cuda:N or auto (CUDA if there is one)"),
+     ("train", "evaluate", "predict", "search", "quickstart")),
+    (("--amp",), dict(choices=["bf16", "fp16"], help="mixed-precision autocast: bf16 (CPU or "
+                                                      "GPU) or fp16 (GPU) (default: float32)"),
+     ("train", "evaluate", "predict", "search", "quickstart")),
+    (("--compile",), dict(nargs="?", const=True, default=False, metavar="MODE",
+                          help="torch.compile the model, optionally in a mode (reduce-overhead: "
+                               "CUDA graphs on a GPU); the compile time is reported (default: eager)"),
+     ("train", "evaluate", "search", "quickstart")),
+]
+
+
+def _number(q, flag: str, default, help: str, type=_positive_int, metavar: str = "N") -> None:
+    """A numeric option; its help names the unit."""
+    q.add_argument(flag, type=type, default=default, metavar=metavar, help=help)
+
+
+def _add_train(q) -> None:
     from pyg_nar.recipes import DATASETS, RECIPES
 
-    p = argparse.ArgumentParser(
-        prog="pyg-nar", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
-        description="Neural architecture representation learning: train predictors of accuracy "
-                    "and latency on NAS benchmarks and ONNX models, evaluate, predict, search.")
-    p.add_argument("--version", action="version", version=f"pyg-nar {__version__}")
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch CPU threads (default 1: the predictors are small, and more threads "
-                        "mostly add synchronisation, badly so on a busy machine)")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     models = "\n".join(f"  {k:<14} {r.description}" for k, r in RECIPES.items())
     datasets = "\n".join(f"  {k:<14} {d.description}" for k, d in DATASETS.items())
+    q.epilog = f"models:\n{models}\n\ndatasets (NAME or NAME:OPTION):\n{datasets}"
+    q.add_argument("model", help="one of: " + ", ".join(RECIPES))
+    q.add_argument("dataset", help="NAME or NAME:OPTION (list below), e.g. nasbench201, "
+                                   "nasbench_graph:cora, nb201-latency:gold_6226, nnlqp:FOLDER")
+    q.add_argument("--out", required=True, metavar="DIR",
+                   help="checkpoint folder to create (required; never overwritten)")
+    q.add_argument("--protocol", default="narformer", choices=["narformer", "flowerformer"],
+                   help="narformer: first K of a seeded permutation train, the next 200 "
+                        "validate, tau on all; flowerformer: pool x ratio train, 40 validate, "
+                        "the rest test")
+    _number(q, "--train-size", 0.05, "training architectures: a count (>= 1) or a fraction "
+            "(< 1) of the space (narformer) or of the pool (flowerformer)", type=float)
+    _number(q, "--num-val", None, "validation architectures (default: 200 under narformer, "
+            "40 under flowerformer)", type=int)
+    _number(q, "--epochs", 100, "training epochs (passes over the training architectures)")
+    _number(q, "--seed", 0, "seed of the split, the initial weights and the batch order", type=int)
+    _number(q, "--batch-size", None, "architectures per batch (default: the model's recipe, "
+            "16 on latency datasets)")
+    _number(q, "--lr", None, "peak learning rate (default: the model's recipe, 1e-3 on "
+            "latency datasets)", type=float, metavar="LR")
 
-    def common(q, cache=True):
-        if cache:
-            q.add_argument("--cache", default="data", help="where processed datasets are kept (default: data)")
-        q.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    t = sub.add_parser("train", help="train a predictor and write a checkpoint folder",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog=f"models:\n{models}\n\ndatasets (NAME or NAME:OPTION):\n{datasets}",
-                       description="Train a predictor on a dataset under a split protocol; the "
-                                   "checkpoint folder holds weights, config, transform, vocabulary and metrics.")
-    t.add_argument("model", help="one of: " + ", ".join(RECIPES))
-    t.add_argument("dataset", help="e.g. nasbench201, nasbench_graph:cora, nb201-latency:gold_6226, nnlqp:FOLDER")
-    t.add_argument("--out", required=True, help="checkpoint folder to create (never overwritten)")
-    t.add_argument("--protocol", default="narformer", choices=["narformer", "flowerformer"],
-                   help="narformer: first K of a seeded permutation, next 200 val, tau on all; "
-                        "flowerformer: pool x ratio, 40 val, rest test (default: narformer)")
-    t.add_argument("--train-size", type=float, default=0.05,
-                   help="training architectures: a count (>= 1) or a fraction (default 0.05)")
-    t.add_argument("--num-val", type=int, help="validation architectures (default: 200 narformer, 40 flowerformer)")
-    t.add_argument("--epochs", type=int, default=100)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--batch-size", type=int, help="override the model's recipe")
-    t.add_argument("--lr", type=float, help="override the model's recipe")
-    device_options(t)
-    common(t)
-    t.set_defaults(func=cmd_train)
+def _add_evaluate(q) -> None:
+    q.add_argument("checkpoint", metavar="DIR", help="checkpoint folder written by `pyg-nar train`")
+    q.add_argument("--dataset", metavar="NAME[:OPTION]",
+                   help="dataset to score on (default: the one it was trained on)")
+    q.add_argument("--split", default="test", choices=["test", "heldout", "val", "train", "all"],
+                   help="architectures scored: a part of the training run's split (heldout: "
+                        "those not trained on, narformer protocol), or all")
+    q.add_argument("--out", metavar="DIR",
+                   help="folder for eval_SPLIT.json and .png (default: the checkpoint folder)")
 
-    e = sub.add_parser("evaluate", help="score a checkpoint on a split; JSON + PNG",
-                       description="Score a checkpoint on a dataset split: Kendall's tau / Spearman / "
-                                   "precision@K (accuracy) or MAPE / Acc(10%%) (latency); saves "
-                                   "eval_SPLIT.json and eval_SPLIT.png (predicted vs. true).")
-    e.add_argument("checkpoint", help="folder written by `pyg-nar train`")
-    e.add_argument("--dataset", help="default: the dataset it was trained on")
-    e.add_argument("--split", default="test", choices=["test", "heldout", "val", "train", "all"])
-    e.add_argument("--out", help="folder for eval_SPLIT.json and .png (default: the checkpoint folder)")
-    device_options(e)
-    common(e)
-    e.set_defaults(func=cmd_evaluate)
 
-    r = sub.add_parser("predict", help="predict ONNX files or NB201 arch strings with a checkpoint",
-                       description="Predict each input with a checkpoint: accuracy (%%) for NB201 "
-                                   "arch strings, latency (ms) with FLOPs and parameters for ONNX files.")
-    r.add_argument("checkpoint")
-    r.add_argument("inputs", nargs="+", help="ONNX files or NB201 arch strings ('|op~0|+|...|')")
-    r.add_argument("--batch-size", type=int, help="batch size to set in ONNX inputs")
-    r.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    device_options(r, compile=False)
-    r.set_defaults(func=cmd_predict)
+def _add_predict(q) -> None:
+    q.add_argument("checkpoint", metavar="DIR", help="checkpoint folder written by `pyg-nar train`")
+    q.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="ONNX files or NB201 arch strings ('|op~0|+|...|')")
+    _number(q, "--batch-size", None, "batch size to set as the ONNX inputs' first dimension "
+            "(default: as each file has it)")
+    q.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    m = sub.add_parser("measure", help="measure a latency dataset of this machine (resumable)",
-                       description="Export models of the zoo families to ONNX (or take the ONNX files "
-                                   "of --onnx-dir) and measure them with onnxruntime; writes NNLQP's gt.txt layout. An interrupted run "
-                                   "keeps what it measured; running again continues.")
-    m.add_argument("--out", required=True, help="dataset folder (created or resumed)")
-    m.add_argument("--families", help="comma-separated zoo families (default: all ten)")
-    m.add_argument("--per-family", type=int, default=10)
-    m.add_argument("--seed", type=int, default=0)
-    m.add_argument("--onnx-dir", help="measure your own ONNX files below this folder instead of the zoo")
-    m.add_argument("--ort-threads", type=int, default=1, help="onnxruntime threads (default 1)")
-    m.add_argument("--repeats", type=int, default=20, help="timed runs per model; the median is kept")
-    common(m, cache=False)
-    m.set_defaults(func=cmd_measure)
 
-    s = sub.add_parser("search", help="predictor-guided vs random search vs evolution on NB201",
-                       description="Search NAS-Bench-201 under a query budget, several seeds: "
-                                   "predictor-guided evolution (NAR-Former Sec. 4.4), random search "
-                                   "and regularized evolution; best accuracy found vs queries.")
-    s.add_argument("--budget", type=int, default=100)
-    s.add_argument("--seeds", type=int, default=5)
-    s.add_argument("--plot", help="PNG of best accuracy vs queries")
-    device_options(s)
-    common(s)
-    s.set_defaults(func=cmd_search)
+def _add_measure(q) -> None:
+    q.add_argument("--out", required=True, metavar="DIR",
+                   help="dataset folder, created or resumed (required)")
+    q.add_argument("--families", metavar="A,B,...",
+                   help="comma-separated zoo families (default: the ten CNN families; "
+                        "also vit, bert, mobilevit)")
+    _number(q, "--per-family", 10, "models sampled per zoo family")
+    _number(q, "--seed", 0, "seed of the sampled model configurations", type=int)
+    q.add_argument("--onnx-dir", metavar="DIR",
+                   help="measure your own ONNX files below this folder instead of the zoo "
+                        "(default: none, the zoo)")
+    _number(q, "--ort-threads", 1, "onnxruntime intra-op threads while timing")
+    _number(q, "--repeats", 20, "timed runs per model; the median (ms) is kept")
 
-    q = sub.add_parser("quickstart", help="the main job: measure, train, compare (a few minutes)",
-                       description="Measure a small latency dataset of this machine from the model zoo, "
-                                   "train FLOPs / NNLP / NAR-Former V2 latency predictors and print their "
-                                   "held-out MAPE and Acc(10%%); with the NAS-Bench data present, also "
-                                   "train NAR-Former and FlowerFormer on 781 NB201 cells and print "
-                                   "Kendall's tau on all cells.")
-    q.add_argument("--out", default="runs/quickstart", help="measurements are resumed here; "
-                   "checkpoints go to a new run-K folder inside")
-    q.add_argument("--per-family", type=int, default=8, help="models measured per zoo family (10 families)")
-    q.add_argument("--epochs", type=int, default=60, help="epochs of the latency predictors")
-    q.add_argument("--nb201-epochs", type=int, nargs=2, metavar=("NARFORMER", "FLOWERFORMER"),
-                   default=[50, 20], help="epochs of the two NB201 accuracy predictors (default 50 20)")
-    device_options(q)
-    common(q)
-    q.set_defaults(func=cmd_quickstart)
+
+def _add_search(q) -> None:
+    _number(q, "--budget", 100, "benchmark queries (architectures looked up) per run")
+    _number(q, "--seeds", 5, "runs per method, seeds 0 .. N-1")
+    q.add_argument("--plot", metavar="FILE",
+                   help="PNG of best accuracy (%%) vs queries (default: no plot)")
+
+
+def _add_quickstart(q) -> None:
+    q.add_argument("--out", default="runs/quickstart", metavar="DIR",
+                   help="measurements are resumed here; checkpoints go to a new run-K folder inside")
+    _number(q, "--per-family", 8, "models measured per zoo family (10 families)")
+    _number(q, "--epochs", 60, "training epochs of the latency predictors")
+    q.add_argument("--nb201-epochs", type=_positive_int, nargs=2, metavar=("NARFORMER", "FLOWERFORMER"),
+                   default=[50, 20], help="training epochs of the two NB201 accuracy predictors "
+                                          "(default: 50 20)")
+
+
+def _add_info(q) -> None:
+    q.add_argument("--json", action="store_true", help="print JSON instead of lines")
+
+
+#: The commands: name -> (function, the function adding its arguments); each function's
+#: docstring gives the line of the command list, then the description.
+COMMANDS = {
+    "train": (cmd_train, _add_train),
+    "evaluate": (cmd_evaluate, _add_evaluate),
+    "predict": (cmd_predict, _add_predict),
+    "measure": (cmd_measure, _add_measure),
+    "search": (cmd_search, _add_search),
+    "quickstart": (cmd_quickstart, _add_quickstart),
+    "info": (cmd_info, _add_info),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``pyg-nar`` parser; imports nothing heavy."""
+    from pyg_nar import __version__
+
+    p = argparse.ArgumentParser(
+        prog="pyg-nar", formatter_class=HelpFormatter, epilog=EPILOG, description=textwrap.fill(
+            "Neural architecture representation learning: train predictors of accuracy and "
+            "latency on NAS benchmarks and ONNX models, evaluate, predict, search.", 79))
+    p.add_argument("--version", action="version", version=f"pyg-nar {__version__}")
+    p.add_argument("--threads", type=_positive_int, default=1, metavar="N",
+                   help="torch CPU threads (default: 1; the predictors are small, and more "
+                        "threads mostly add synchronisation, badly so on a busy machine)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parsers = {}
+    for name, (func, add_arguments) in COMMANDS.items():
+        summary, _, description = inspect.cleandoc(func.__doc__ or "").partition("\n\n")
+        q = sub.add_parser(name, help=summary, description=textwrap.fill(description, 79),
+                           formatter_class=HelpFormatter)
+        add_arguments(q)
+        q.set_defaults(func=func)
+        parsers[name] = q
+    for flags, kwargs, names in SHARED_OPTIONS:
+        for name in names:
+            parsers[name].add_argument(*flags, **kwargs)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    import torch
+    from pyg_nar.errors import PygNarError
 
-    from pyg_nar.checkpoint import CheckpointError
-
-    if args.threads < 1:
-        parser.error("--threads must be at least 1")
-    torch.set_num_threads(args.threads)
-    from pyg_nar.data import ArchitectureError
-
+    args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError, CheckpointError, ArchitectureError, KeyError) as e:
+    except (PygNarError, ValueError, FileNotFoundError, KeyError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"pyg-nar {args.command}: error: {msg}", file=sys.stderr)
         return 1

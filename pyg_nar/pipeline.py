@@ -9,7 +9,7 @@ r"""The jobs of the ``pyg-nar`` command, as Python functions (the CLI only parse
 * :func:`evaluate` -- a checkpoint on a split of a dataset: metrics (JSON) and a PNG of
   predicted vs. true values;
 * :func:`predict` -- a checkpoint on ONNX files or NB201 arch strings;
-* :func:`measure` -- a latency dataset of this machine (:func:`pyg_nar.latency.build_latency_dataset`).
+* :func:`measure` -- a latency dataset of this machine (:func:`pyg_nar.networks.build_latency_dataset`).
 
 Accuracy datasets are scored by ranking (Kendall's tau, Spearman's rho, precision@K), latency
 datasets by MAPE and Acc(10%).
@@ -28,8 +28,8 @@ from pyg_nar import distributed as D
 from pyg_nar import metrics as M
 from pyg_nar.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from pyg_nar.devices import compile_model, resolve_device
-from pyg_nar.errors import PipelineError
-from pyg_nar.recipes import dataset_spec, dataset_task, load_dataset, model_recipe
+from pyg_nar.errors import DataFileError, PipelineError
+from pyg_nar.recipes import check_job, dataset_task, load_dataset, missing_data
 from pyg_nar.splits import flowerformer_split, narformer_split
 from pyg_nar.training import fit, predict as predict_values
 
@@ -79,12 +79,9 @@ def train(model: str, dataset: str, out: str, protocol: str = "narformer", train
     data-parallel (:mod:`pyg_nar.distributed`); only the process of rank 0 writes files.
     Returns the metrics on the split's test (and held-out) part, also saved in ``out``.
     """
-    recipe = model_recipe(model)
-    spec, _ = dataset_spec(dataset)
+    recipe, spec = check_job(model, dataset)
     resolve_device(device)  # a device this machine lacks fails before any work
     task = spec.task
-    if task not in recipe.tasks:
-        raise PipelineError(f"{model} predicts {', '.join(recipe.tasks)}, but {dataset} is a {task} dataset")
     if osp.exists(osp.join(out, "model.pt")):
         raise PipelineError(f"{out} already holds a checkpoint; choose another --out or remove it")
     transform = recipe.transform(task, spec)
@@ -209,7 +206,7 @@ def _input_graph(item: str, batch_size: int | None) -> tuple[Data, str]:
         return nb201_cell_graph(item), "nasbench201"
     if not osp.isfile(item):
         raise PipelineError(f"{item}: no such file (give ONNX files or NB201 arch strings)")
-    from pyg_nar.onnx import from_onnx
+    from pyg_nar.networks import from_onnx
     return from_onnx(item, batch_size=batch_size), "onnx"
 
 
@@ -221,7 +218,7 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None, d
     inputs, ``mflops`` and ``mparams`` from the graph's static features. ``device``, ``amp``:
     where and how the model predicts (:mod:`pyg_nar.devices`)."""
     from pyg_nar.datasets.nasbench201 import NB201_VOCAB
-    from pyg_nar.onnx import onnx_op_vocab
+    from pyg_nar.networks import onnx_op_vocab
 
     model, transform, info, extra = _load(checkpoint, device)
     vocab = list(info.get("op_vocab") or [])
@@ -247,11 +244,10 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None, d
 def measure(out: str, families: list[str] | None = None, per_family: int = 10, seed: int = 0,
             threads: int = 1, batch_sizes: tuple[int, ...] = (1,), repeats: int = 20,
             progress: bool = True, onnx_dir: str | None = None) -> str:
-    """Measure a latency dataset of this machine from :mod:`pyg_nar.zoo`, or from the ONNX
+    """Measure a latency dataset of this machine from :mod:`pyg_nar.networks.zoo`, or from the ONNX
     files below ``onnx_dir`` (resumable: a re-run keeps what ``gt.txt`` holds and continues).
     Returns ``out``; load it as ``nnlqp:<out>``."""
-    from pyg_nar import zoo
-    from pyg_nar.latency import build_latency_dataset, measure_onnx_folder
+    from pyg_nar.networks import build_latency_dataset, measure_onnx_folder, zoo
 
     if onnx_dir is not None:
         if not osp.isdir(onnx_dir):
@@ -259,9 +255,9 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
         return measure_onnx_folder(onnx_dir, out, batch_sizes=batch_sizes, threads=threads,
                                    repeats=repeats, progress=progress)
 
-    unknown = sorted(set(families or []) - set(zoo.FAMILIES))
+    unknown = sorted(set(families or []) - set(zoo.REGISTRY))
     if unknown:
-        raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.FAMILIES)}")
+        raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.REGISTRY)}")
     return build_latency_dataset(out, families, per_family=per_family, seed=seed,
                                  batch_sizes=batch_sizes, threads=threads, repeats=repeats,
                                  progress=progress)
@@ -297,11 +293,17 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
     ``amp``, ``compile``: where and how the predictors train (:func:`train`); the latency
     measurements always run on this machine's CPU (onnxruntime).
     Measurements in ``out/zoo`` are kept and resumed; every run's checkpoints go to a new
-    ``out/run-K``. Returns ``{"latency": rows, "nb201": rows}``.
+    ``out/run-K``. Returns ``{"latency": rows, "nb201": rows}``. Whether the NB201 data is
+    there is checked first: with ``nb201=True`` its absence is a
+    :class:`~pyg_nar.errors.DataFileError` before any work, with ``nb201=None`` one line of
+    ``log`` saying which files were looked for, where, and how to set ``PYG_NAR_DATA``.
     """
-    from pyg_nar.datasets.paths import data_root
-
     nb201_epochs = dict(QUICKSTART_NB201_EPOCHS if nb201_epochs is None else nb201_epochs)
+    no_nb201 = missing_data("nasbench201")
+    if nb201 and no_nb201:
+        raise DataFileError(no_nb201)
+    if nb201 is None and no_nb201:
+        log(f"NAS-Bench-201 part will be skipped: {no_nb201}")
     zoo = osp.join(out, "zoo")
     log(f"[1/3] measuring {per_family} models of each zoo family on this machine, batch "
         f"{QUICKSTART_BATCH} -> {zoo}")
@@ -317,9 +319,8 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
                      "MAPE %": 100 * res["test"]["mape"], "Acc(10%) %": 100 * res["test"]["acc_10"],
                      "train s": res["train_seconds"]})
     result = {"latency": rows, "run_dir": run_dir}
-    have_nb201 = osp.isfile(osp.join(data_root(), "nasbench201", "nb201_accuracy.csv.gz"))
     if nb201 is None:
-        nb201 = have_nb201
+        nb201 = no_nb201 is None
     if nb201:
         result["nb201"] = []
         for model, n_epochs in nb201_epochs.items():
@@ -331,8 +332,8 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
                                     "tau (all 15,625)": res["test"]["kendall_tau"],
                                     "tau (held-out)": res["heldout"]["kendall_tau"],
                                     "train s": res["train_seconds"]})
-    elif have_nb201:
+    elif no_nb201 is None:
         log("[3/3] NAS-Bench-201 skipped, as asked")
     else:
-        log(f"[3/3] skipped: no NAS-Bench-201 data under {data_root()} (set PYG_NAR_DATA)")
+        log(f"[3/3] NAS-Bench-201 skipped: {no_nb201}")
     return result

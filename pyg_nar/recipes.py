@@ -14,19 +14,26 @@ Example::
     ds = load_dataset("nasbench201", pre_transform=transform)
     model = recipe.build(ds[0], len(ds.op_vocab), spec.task)
     config = recipe.config(spec.task, {"epochs": 100})     # a TrainConfig
+
+Importing this module is cheap (no torch, torch_geometric or onnx): the ``pyg-nar`` parser
+reads the names and descriptions, and :func:`check_data` says which raw files are missing
+before anything heavy is loaded. Each recipe's functions import what they need when called.
 """
 from __future__ import annotations
 
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
-from pyg_nar.errors import PipelineError
-from pyg_nar.training import TrainConfig
+from pyg_nar.datasets import paths
+from pyg_nar.errors import DataFileError, PipelineError
 
-__all__ = ["DatasetSpec", "DATASETS", "dataset_spec", "dataset_task", "load_dataset", "Recipe",
-           "RECIPES", "model_recipe", "NARFORMER_CPU_SIZE", "NARFORMER_RANKING",
-           "latency_config"]
+if TYPE_CHECKING:
+    from pyg_nar.training import TrainConfig
+
+__all__ = ["DatasetSpec", "DATASETS", "dataset_spec", "dataset_task", "load_dataset",
+           "missing_data", "check_data", "check_job", "Recipe", "RECIPES", "model_recipe",
+           "NARFORMER_CPU_SIZE", "NARFORMER_RANKING", "latency_config"]
 
 
 # ----------------------------------------------------------------------------------- datasets
@@ -44,6 +51,13 @@ class DatasetSpec:
             ``option`` already defaulted; processed graphs go under ``cache``.
         op_vocab (Callable): ``() -> list[str]``, the operation vocabulary ``op`` indexes.
         default_option (str, optional): the option when the spec gives none.
+        raw_files (Callable, optional): ``option -> list[str]``, the benchmark files it reads,
+            relative to the data folder (``$PYG_NAR_DATA``, :mod:`pyg_nar.datasets.paths`);
+            :obj:`None`: the option names a folder of the user's instead.
+        options (tuple[str, ...], optional): the options it takes, where they are known
+            without reading the data; :obj:`None`: any.
+        folder_file (str, optional): with ``raw_files=None``, the file the option's folder
+            must hold.
     """
 
     name: str
@@ -53,6 +67,9 @@ class DatasetSpec:
     load: Callable
     op_vocab: Callable[[], list]
     default_option: str | None = None
+    raw_files: Callable[[str | None], list] | None = None
+    options: tuple[str, ...] | None = None
+    folder_file: str | None = None
 
     @property
     def num_ops(self) -> int:
@@ -85,8 +102,6 @@ def _nasbench_graph(cache, option, raw_dir, pre_transform):
 
 def _nnlqp(cache, option, raw_dir, pre_transform):
     from pyg_nar.datasets import NNLQP
-    if not option or not osp.isfile(osp.join(option, "gt.txt")):
-        raise PipelineError(f"nnlqp:<folder> needs a folder with a gt.txt, got {option!r}")
     return NNLQP(option, pre_transform=pre_transform)
 
 
@@ -102,19 +117,24 @@ def _vocab(module: str, name: str) -> Callable[[], list]:
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
     DatasetSpec("nasbench201", "NAS-Bench-201 cells; option: target (default cifar10_test_200ep)",
                 "accuracy", False, _nb201, _vocab("pyg_nar.datasets.nasbench201", "NB201_VOCAB"),
-                "cifar10_test_200ep"),
+                "cifar10_test_200ep", raw_files=paths.nb201_files,
+                options=tuple(paths.NB201_TARGETS)),
     DatasetSpec("nasbench101", "NAS-Bench-101 cells (here NASLib's 500-cell subset); option: a "
                 "JSON record file", "accuracy", False, _nb101,
-                _vocab("pyg_nar.datasets.nasbench101", "NB101_VOCAB")),
+                _vocab("pyg_nar.datasets.nasbench101", "NB101_VOCAB"),
+                raw_files=lambda option: [option or paths.NB101_FILE]),
     DatasetSpec("nasbench_graph", "NAS-Bench-Graph GNN architectures; option: graph dataset "
                 "(default cora)", "accuracy", False, _nasbench_graph,
-                _vocab("pyg_nar.datasets.nasbench_graph", "NASBENCH_GRAPH_VOCAB"), "cora"),
+                _vocab("pyg_nar.datasets.nasbench_graph", "NASBENCH_GRAPH_VOCAB"), "cora",
+                raw_files=lambda option: [paths.nasbench_graph_file(option)],
+                options=paths.NASBENCH_GRAPH_DATASETS),
     DatasetSpec("nb201-latency", "NB201 cells with HELP's measured latency (ms); option: device "
                 "(default titan_rtx_256)", "latency", False, _nb201_latency,
-                _vocab("pyg_nar.datasets.nasbench201", "NB201_VOCAB"), "titan_rtx_256"),
+                _vocab("pyg_nar.datasets.nasbench201", "NB201_VOCAB"), "titan_rtx_256",
+                raw_files=lambda option: [paths.NB201_ACCURACY_FILE, paths.NB201_LATENCY_FILE]),
     DatasetSpec("nnlqp", "NNLQP-layout folder (gt.txt + ONNX), e.g. from `pyg-nar measure`; "
                 "option: the folder", "latency", True, _nnlqp,
-                _vocab("pyg_nar.onnx", "onnx_op_vocab")),
+                _vocab("pyg_nar.networks.vocab", "onnx_op_vocab"), folder_file="gt.txt"),
 )}
 
 
@@ -126,7 +146,11 @@ def dataset_spec(spec: str) -> tuple[DatasetSpec, str | None]:
         raise PipelineError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} "
                             f"(with ':option' where it takes one)")
     entry = DATASETS[name]
-    return entry, option or entry.default_option
+    option = option or entry.default_option
+    if entry.options is not None and option not in entry.options:
+        raise PipelineError(f"unknown option {option!r} of {name}; choose one of "
+                            f"{', '.join(entry.options)}")
+    return entry, option
 
 
 def dataset_task(spec: str) -> str:
@@ -134,10 +158,34 @@ def dataset_task(spec: str) -> str:
     return dataset_spec(spec)[0].task
 
 
+def missing_data(spec: str, raw_dir: str | None = None) -> str | None:
+    """What the dataset ``spec`` lacks, as one line for a user (which files, where, and how to
+    point ``PYG_NAR_DATA`` at them), or :obj:`None` if its raw files are there. ``raw_dir``:
+    the data folder (default ``$PYG_NAR_DATA``). Needs no torch."""
+    entry, option = dataset_spec(spec)
+    if entry.raw_files is None:
+        if not option or not osp.isfile(osp.join(option, entry.folder_file)):
+            return f"{entry.name}:<folder> needs a folder with a {entry.folder_file}, got {option!r}"
+        return None
+    missing = paths.missing_files(entry.raw_files(option), raw_dir)
+    return paths.missing_files_message(spec, missing, raw_dir) if missing else None
+
+
+def check_data(spec: str, raw_dir: str | None = None) -> None:
+    """Raise :func:`missing_data`'s line if the dataset ``spec``'s raw files are not there: a
+    :class:`~pyg_nar.errors.DataFileError` for benchmark files, a
+    :class:`~pyg_nar.errors.PipelineError` for a folder of the user's that is not one."""
+    problem = missing_data(spec, raw_dir)
+    if problem is not None:
+        raise (PipelineError if dataset_spec(spec)[0].raw_files is None else DataFileError)(problem)
+
+
 def load_dataset(spec: str, cache: str = "data", pre_transform: Callable | None = None,
                  raw_dir: str | None = None):
-    """The dataset named by ``spec`` (see :data:`DATASETS`); processed graphs go under ``cache``."""
+    """The dataset named by ``spec`` (see :data:`DATASETS`); processed graphs go under ``cache``.
+    Missing raw files raise :func:`check_data`'s one-line error before anything is read."""
     entry, option = dataset_spec(spec)
+    check_data(spec, raw_dir)
     return entry.load(cache, option, raw_dir, pre_transform)
 
 
@@ -180,6 +228,7 @@ def latency_config(overrides: dict, **base) -> TrainConfig:
     """The latency recipe of every trained predictor (NNLQP's: relative MSE, lr 1e-3, batch
     16, no weight decay; 10% warm-up + linear decay; selection on validation MAPE), with
     ``base`` then ``overrides`` on top."""
+    from pyg_nar.training import TrainConfig
     base = dict(dict(batch_size=16, lr=1e-3, weight_decay=0.0, warmup=0.1, schedule="linear",
                      loss="relative_mse", select_metric="mape"), **base)
     return TrainConfig(**{**base, **overrides})
@@ -217,6 +266,7 @@ def _narformer_build(data, num_ops, task, **kw):
 
 
 def _narformer_config(task, over):
+    from pyg_nar.training import TrainConfig
     if task == "accuracy":  # NAR-Former's optimiser and schedule, FlowerFormer's ranking loss
         return TrainConfig.narformer(**{**NARFORMER_RANKING, **over})
     return latency_config(over)
@@ -239,6 +289,7 @@ def _v2_build(data, num_ops, task, **kw):
 
 
 def _v2_config(task, over):
+    from pyg_nar.training import TrainConfig
     if task == "accuracy":
         return TrainConfig(**{**dict(batch_size=32, lr=1e-4, weight_decay=0.0, warmup=0.1,
                                      loss="mse", sr_weight=0.1), **over})
@@ -263,6 +314,7 @@ def _flowerformer_build(data, num_ops, task, **kw):
 
 
 def _flowerformer_config(task, over):
+    from pyg_nar.training import TrainConfig
     return TrainConfig.flowerformer(**over) if task == "accuracy" else latency_config(over)
 
 
@@ -309,3 +361,16 @@ def model_recipe(name: str) -> Recipe:
     if name not in RECIPES:
         raise PipelineError(f"unknown model {name!r}; choose one of {', '.join(RECIPES)}")
     return RECIPES[name]
+
+
+def check_job(model: str, dataset: str, raw_dir: str | None = None) -> tuple[Recipe, DatasetSpec]:
+    """The recipe and dataset of a training job, checked before anything is loaded: known
+    names, a task the model predicts, the raw files present (:func:`check_data`). Needs no
+    torch, so ``pyg-nar train`` fails at once on a wrong name or missing data."""
+    recipe = model_recipe(model)
+    spec, _ = dataset_spec(dataset)
+    if spec.task not in recipe.tasks:
+        raise PipelineError(f"{model} predicts {', '.join(recipe.tasks)}, but {dataset} is a "
+                            f"{spec.task} dataset")
+    check_data(dataset, raw_dir)
+    return recipe, spec

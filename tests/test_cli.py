@@ -1,4 +1,7 @@
-"""`pyg-nar` end to end on tiny budgets, each command in a fresh process, and its error paths."""
+"""`pyg-nar` end to end on tiny budgets, each command in a fresh process, and its error paths;
+its first second: the parser, --help and argument errors without torch, one line when the
+benchmark data is missing, `pyg-nar info`. Every test runs alone and in any order: what two
+tests share comes from a fixture."""
 import glob
 import json
 import os
@@ -58,13 +61,16 @@ def zoo(tmp_path_factory):
     return work
 
 
-def test_measure_is_resumable(zoo):
-    lines = open(zoo / "zoo" / "gt.txt").read().splitlines()
+def test_measure_is_resumable(zoo, tmp_path):
+    import shutil
+
+    shutil.copytree(zoo / "zoo", tmp_path / "zoo", ignore=shutil.ignore_patterns("processed"))
+    lines = open(tmp_path / "zoo" / "gt.txt").read().splitlines()  # a copy: the others' zoo stays
     assert len(lines) == 12
     r = run("measure", "--out", "zoo", "--families", "alexnet,squeezenet,vgg", "--per-family", "5",
-            "--repeats", "3", "--quiet", cwd=zoo)
+            "--repeats", "3", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    again = open(zoo / "zoo" / "gt.txt").read().splitlines()
+    again = open(tmp_path / "zoo" / "gt.txt").read().splitlines()
     assert again[:12] == lines and len(again) == 15  # kept what it had, measured 3 more
 
 
@@ -83,6 +89,17 @@ def test_measure_own_onnx_folder(zoo):
     assert len(ds) == len(files) and bool((ds.y > 0).all())
     r = run("measure", "--out", "x", "--onnx-dir", "no/such/dir", cwd=zoo)
     assert r.returncode == 1 and "no/such/dir: no such folder" in r.stderr
+
+
+@pytest.fixture(scope="module")
+def nnlp_run(zoo):
+    """A small NNLP checkpoint on the zoo (``runs/nnlp-fixture``), for the tests that need one."""
+    out = "runs/nnlp-fixture"
+    if not osp.isdir(zoo / out):
+        r = run("train", "nnlp", "nnlqp:zoo", "--protocol", "flowerformer", "--train-size", "0.6",
+                "--num-val", "3", "--epochs", "1", "--out", out, "--quiet", cwd=zoo)
+        assert r.returncode == 0, r.stderr
+    return out
 
 
 def test_train_evaluate_predict_latency(zoo):
@@ -130,21 +147,19 @@ def test_errors_are_one_line(tmp_path, args, message):
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
-def test_incompatible_inputs(zoo):
-    r = run("predict", "runs/nnlp", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", cwd=zoo)
-    if not osp.isdir(zoo / "runs" / "nnlp"):
-        pytest.skip("needs the checkpoint of test_train_evaluate_predict_latency")
-    assert r.returncode == 1 and "cannot be scored by runs/nnlp" in r.stderr
-    r = run("predict", "runs/nnlp", "missing.onnx", cwd=zoo)
+def test_incompatible_inputs(zoo, nnlp_run):
+    r = run("predict", nnlp_run, "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", cwd=zoo)
+    assert r.returncode == 1 and f"cannot be scored by {nnlp_run}" in r.stderr
+    r = run("predict", nnlp_run, "missing.onnx", cwd=zoo)
     assert r.returncode == 1 and "missing.onnx: no such file" in r.stderr
-    r = run("train", "nnlp", "nnlqp:zoo", "--out", "runs/nnlp", cwd=zoo)
+    r = run("train", "nnlp", "nnlqp:zoo", "--out", nnlp_run, cwd=zoo)
     assert r.returncode == 1 and "already holds a checkpoint" in r.stderr
 
 
 def test_help_explains_every_command(tmp_path):
     r = run_fresh("--help", cwd=tmp_path)
     assert r.returncode == 0 and "train" in r.stdout and "search" in r.stdout
-    for cmd in ("train", "evaluate", "predict", "measure", "search"):
+    for cmd in ("train", "evaluate", "predict", "measure", "search", "quickstart", "info"):
         r = run(cmd, "--help", cwd=tmp_path)
         assert r.returncode == 0 and "usage: pyg-nar " + cmd in r.stdout
     r = run("train", cwd=tmp_path)
@@ -171,3 +186,190 @@ def test_pipeline_model_kwargs_reach_the_model_and_the_checkpoint(data_root, tmp
     assert net.config["dim"] == NARFORMER_CPU_SIZE["dim"] and net.config["output"] == "linear"
     cfg = recipe.config("accuracy", {"epochs": 3})
     assert (cfg.loss, cfg.ema_decay, cfg.ac_weight, cfg.epochs) == ("hinge", None, 0.0, 3)
+
+
+# ------------------------------------------------------------------ the first second of the CLI
+HEAVY = ("torch", "torch_geometric", "onnx", "onnxruntime")
+
+
+def run_light(argvs, cwd, env_extra=None):
+    """Run ``main(argv)`` for each of ``argvs`` in one new process; for each: the exit code and
+    the output; and which of :data:`HEAVY` that process imported."""
+    script = f"""
+import contextlib, io, json, sys
+import pyg_nar.datasets, pyg_nar.recipes
+from pyg_nar.cli import build_parser, main
+build_parser()
+results = []
+for argv in {argvs!r}:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as e:
+            code = e.code
+    results.append([code, out.getvalue(), err.getvalue()])
+print(json.dumps({{"results": results, "heavy": [m for m in {HEAVY!r} if m in sys.modules]}}))
+"""
+    env = dict(os.environ, PYTHONPATH=REPO)
+    env.update(env_extra or {})
+    r = subprocess.run([sys.executable, "-c", script], cwd=cwd, env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    return [Result(*res) for res in out["results"]], out["heavy"]
+
+
+def _subparsers():
+    from pyg_nar.cli import build_parser
+
+    parser = build_parser()
+    choices = next(a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction))
+    return parser, choices.choices
+
+
+def test_parser_help_version_and_argument_errors_import_nothing_heavy(tmp_path):
+    from pyg_nar.cli import COMMANDS
+
+    argvs = [["--help"], ["--version"], *([c, "--help"] for c in COMMANDS), ["train"],
+             ["train", "narformer", "nasbench201", "--out", "x", "--epochs", "many"],
+             ["--threads", "0", "info"], ["search", "--budget", "0"], ["no-such-command"]]
+    results, heavy = run_light(argvs, cwd=tmp_path)
+    assert heavy == [], f"building the parser imported {heavy}"
+    codes = [r.returncode for r in results]
+    assert codes == [0] * (2 + len(COMMANDS)) + [2] * 5
+    for argv, r in zip(argvs[2:2 + len(COMMANDS)], results[2:]):
+        assert r.stdout.startswith(f"usage: pyg-nar {argv[0]}"), r.stdout
+    assert results[1].stdout.strip().startswith("pyg-nar ")
+    assert "--epochs: expected a positive integer, got 'many'" in results[-4].stderr
+    assert "--threads: must be at least 1, got 0" in results[-3].stderr
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"]])
+def test_importtime_of_help_shows_no_torch(tmp_path, argv):
+    env = dict(os.environ, PYTHONPATH=REPO)
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "pyg_nar.cli", *argv], cwd=tmp_path,
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.startswith("usage: pyg-nar"), r.stderr
+    imported = {ln.rsplit("|", 1)[-1].strip() for ln in r.stderr.splitlines() if ln.startswith("import time:")}
+    assert "pyg_nar.recipes" in imported  # the report is there (the parser reads the recipes)
+    assert not {m for m in imported if m.split(".")[0] in HEAVY}
+
+
+def test_help_reads_right():
+    """No '%%' printed literally (argparse does not %-format descriptions), every option
+    shows its default (unless it is a flag or required), every option and command says what
+    it is."""
+    import argparse
+
+    parser, commands = _subparsers()
+    for name, q in [("pyg-nar", parser), *commands.items()]:
+        text = q.format_help()
+        assert "%%" not in text and "%(" not in text, name
+        assert q.description, name
+        for action in q._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction)):
+                continue
+            assert action.help, f"{name} {action.dest} has no help"
+            shown = q._get_formatter()._expand_help(action)
+            if action.option_strings and not action.required and action.nargs != 0:
+                assert "default" in shown, f"{name} {action.option_strings[0]}: no default in {shown!r}"
+            if action.default not in (None, False) and action.option_strings:
+                assert "default" in shown, f"{name} {action.option_strings[0]}"
+
+
+def test_a_shared_option_is_one_entry(monkeypatch):
+    """An option several commands take is one entry of SHARED_OPTIONS (``--device`` and the
+    like are added there)."""
+    from pyg_nar import cli
+
+    monkeypatch.setattr(cli, "SHARED_OPTIONS", [*cli.SHARED_OPTIONS, (
+        ("--colour",), dict(default="red", help="a colour"), ("train", "search"))])
+    _, commands = _subparsers()
+    assert "--colour" in commands["train"].format_help() and "--colour" in commands["search"].format_help()
+    assert "--colour" not in commands["predict"].format_help()
+    args = cli.build_parser().parse_args(["search", "--colour", "blue"])
+    assert args.colour == "blue"
+
+
+@pytest.mark.parametrize("argv", [["train", "narformer", "nasbench201", "--out", "nf"],
+                                  ["search", "--budget", "10"],
+                                  ["evaluate", "nf", "--dataset", "nasbench201"]])
+def test_missing_data_is_one_line_before_any_work(tmp_path, argv):
+    empty = tmp_path / "no-data-here"
+    empty.mkdir()
+    (r,), heavy = run_light([argv], cwd=tmp_path, env_extra={"PYG_NAR_DATA": str(empty)})
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    line = r.stderr.strip()
+    assert line.startswith(f"pyg-nar {argv[0]}: error: ")
+    for what in ("nasbench201/nb201_accuracy.csv.gz", str(empty), "PYG_NAR_DATA",
+                 "export PYG_NAR_DATA="):
+        assert what in line, line
+    assert heavy == [], f"imported {heavy} before saying the data is missing"
+    assert sorted(os.listdir(tmp_path)) == ["no-data-here"]  # nothing written
+
+
+def test_quickstart_says_first_that_nb201_is_missing(tmp_path, monkeypatch):
+    from pyg_nar import pipeline
+    from pyg_nar.errors import DataFileError
+
+    monkeypatch.setenv("PYG_NAR_DATA", str(tmp_path / "nowhere"))
+
+    class Stop(Exception):
+        pass
+
+    def measure(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(pipeline, "measure", measure)
+    with pytest.raises(DataFileError, match="nasbench201/nb201_accuracy.csv.gz"):
+        pipeline.quickstart(str(tmp_path / "qs"), nb201=True)
+    lines = []
+    with pytest.raises(Stop):  # the first work: measuring
+        pipeline.quickstart(str(tmp_path / "qs"), log=lines.append)
+    assert len(lines) == 2 and lines[0].startswith("NAS-Bench-201 part will be skipped: ")
+    assert "nasbench201/nb201_accuracy.csv.gz" in lines[0] and str(tmp_path / "nowhere") in lines[0]
+    assert lines[1].startswith("[1/3] measuring")
+
+
+def test_info(tmp_path):
+    import torch
+    import torch_geometric
+
+    data = tmp_path / "bench"
+    (data / "nasbench201").mkdir(parents=True)
+    (data / "nasbench201" / "nb201_accuracy.csv.gz").write_bytes(b"")  # info only looks
+    env = {"PYG_NAR_DATA": str(data)}
+    r = run("info", "--json", "--cache", "cache", cwd=tmp_path, env_extra=env)
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    v = info["versions"]
+    assert v["torch"] == torch.__version__ and v["torch_geometric"] == torch_geometric.__version__
+    assert v["python"] == ".".join(map(str, sys.version_info[:3])) and v["pyg_nar"]
+    assert {"onnx", "onnxruntime", "numpy"} <= set(v)
+    dev = info["devices"]
+    assert dev["cpu_count"] == os.cpu_count() and dev["cuda_available"] == torch.cuda.is_available()
+    assert len(dev["cuda_devices"]) == (torch.cuda.device_count() if torch.cuda.is_available() else 0)
+    assert info["data"]["root"] == str(data) and info["data"]["exists"]
+    assert info["data"]["source"] == "PYG_NAR_DATA"
+    found = info["data"]["datasets"]
+    assert found["nasbench201"]["found"] and not found["nasbench101"]["found"]
+    assert not found["nb201-latency"]["found"] and not found["nasbench_graph"]["found"]
+    nb201 = found["nasbench201"]["options_found"]
+    assert "cifar10_test_200ep" in nb201 and "cifar10valid_1seed" not in nb201  # its NASLib file is missing
+    assert found["nasbench_graph"]["options_found"] == [] and found["nnlqp"]["found"] is None
+    assert info["cache"] == {"path": str(tmp_path / "cache"), "exists": False, "contents": []}
+    assert info["platform"]["system"]
+    text = run("info", cwd=tmp_path, env_extra=env)
+    assert text.returncode == 0
+    for what in ("torch_geometric", "onnxruntime", str(data), "PYG_NAR_DATA", "nasbench201",
+                 "missing naslib_zc_subsets/nb101_zc_subset.json.gz", "cache"):
+        assert what in text.stdout, what
+
+
+def test_info_on_the_real_data(data_root, tmp_path):
+    r = run("info", "--json", cwd=tmp_path, env_extra={"PYG_NAR_DATA": data_root})
+    found = json.loads(r.stdout)["data"]["datasets"]
+    assert all(found[name]["found"] for name in ("nasbench201", "nasbench101", "nasbench_graph",
+                                                 "nb201-latency"))
+    assert "cora" in found["nasbench_graph"]["options_found"]

@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 
 from torch_geometric.data import InMemoryDataset
 
-from pyg_nar.datasets.paths import data_root
+from pyg_nar.datasets.paths import data_root, missing_files, missing_files_message
 from pyg_nar.errors import DataFileError
 
 __all__ = ["BenchmarkDataset", "read_csv_rows", "read_json", "DataFileError"]
@@ -122,11 +122,8 @@ class BenchmarkDataset(InMemoryDataset):
         return ["data.pt"]
 
     def download(self):
-        missing = [p for p in self.raw_paths if not osp.exists(p)]
-        raise FileNotFoundError(
-            f"{type(self).__name__}: missing raw file(s) {', '.join(missing)}. Point `raw_dir` "
-            f"(or the PYG_NAR_DATA environment variable) at the folder that holds "
-            f"{', '.join(self.raw_file_names)}; pyg_nar does not download benchmark data.")
+        missing = missing_files(self.raw_file_names, self.raw_dir)
+        raise FileNotFoundError(missing_files_message(type(self).__name__, missing, self.raw_dir))
 
     def _save_graphs(self, graphs: list) -> None:
         if self.pre_filter is not None:

@@ -10,6 +10,7 @@ from torch_geometric.data import Data
 
 from pyg_nar.data import ArchitectureError, arch_data, op_indices
 from pyg_nar.datasets.base import BenchmarkDataset, DataFileError, read_json
+from pyg_nar.datasets.paths import NB101_FILE
 
 __all__ = ["NASBench101", "nb101_cell_graph", "NB101_VOCAB"]
 
@@ -62,7 +63,7 @@ class NASBench101(BenchmarkDataset):
 
     op_vocab = NB101_VOCAB
     name = "nasbench101"
-    DEFAULT_FILE = "naslib_zc_subsets/nb101_zc_subset.json.gz"
+    DEFAULT_FILE = NB101_FILE
 
     def __init__(self, root: str, target: str = "val_accuracy", raw_file: str | None = None,
                  raw_dir: str | None = None, transform: Callable | None = None,

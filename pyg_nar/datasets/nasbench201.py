@@ -9,6 +9,8 @@ from torch_geometric.data import Data
 
 from pyg_nar.data import ArchitectureError, arch_data, op_indices
 from pyg_nar.datasets.base import BenchmarkDataset, DataFileError, parse_float, read_csv_rows
+from pyg_nar.datasets.paths import (NB201_ACCURACY_FILE, NB201_LATENCY_FILE, NB201_NASLIB_FILE,
+                                    NB201_TARGETS, nb201_files)
 from pyg_nar.spaces.nasbench201 import NB201_OPS, parse_arch_str
 
 __all__ = ["NASBench201", "NASBench201Latency", "nb201_cell_graph", "NB201_OPS", "NB201_EDGES"]
@@ -22,17 +24,7 @@ NB201_VOCAB = ["input", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3", "skip_co
 NB201_EDGES = torch.tensor([[0, 0, 0, 1, 1, 2, 3, 4, 5, 6],
                             [1, 2, 4, 3, 5, 6, 6, 7, 7, 7]])
 
-_ACCURACY_FILE = "nasbench201/nb201_accuracy.csv.gz"
-_NASLIB_FILE = "naslib_zc_subsets/nb201_naslib_valacc_zen_full.csv.gz"
-_TARGETS = {
-    **{t: (_ACCURACY_FILE, t) for t in (
-        "cifar10_test_200ep", "cifar100_test_200ep", "imagenet16_test_200ep",
-        "cifar10valid_valid_12ep", "cifar10_test_12ep", "cifar100_valid_12ep",
-        "cifar100_test_12ep", "imagenet16_valid_12ep", "imagenet16_test_12ep")},
-    "cifar10valid_1seed": (_NASLIB_FILE, "cifar10_val_accuracy"),
-    "cifar100_1seed": (_NASLIB_FILE, "cifar100_val_accuracy"),
-    "imagenet16_1seed": (_NASLIB_FILE, "imagenet16_val_accuracy"),
-}
+
 def nb201_cell_graph(arch_str: str, y: float | None = None, arch_id: int | None = None) -> Data:
     """Turn an NB201 arch string into the 8-node cell graph of the papers (NAR-Former, FlowerFormer):
     operations on edges become nodes, between an input node 0 and an output node 7."""
@@ -69,10 +61,10 @@ class NASBench201(BenchmarkDataset):
 
     op_vocab = NB201_VOCAB
     name = "nasbench201"
-    ACCURACY_FILE = _ACCURACY_FILE
-    NASLIB_FILE = _NASLIB_FILE
+    ACCURACY_FILE = NB201_ACCURACY_FILE
+    NASLIB_FILE = NB201_NASLIB_FILE
     #: target name -> (file, column)
-    TARGETS = _TARGETS
+    TARGETS = NB201_TARGETS
 
     def __init__(self, root: str, target: str = "cifar10_test_200ep", raw_dir: str | None = None,
                  transform: Callable | None = None, pre_transform: Callable | None = None,
@@ -84,9 +76,7 @@ class NASBench201(BenchmarkDataset):
 
     @property
     def raw_file_names(self) -> list[str]:
-        files = [self.ACCURACY_FILE]
-        label_file = self.TARGETS[self.target][0]
-        return files if label_file in files else files + [label_file]
+        return nb201_files(self.target)
 
     def options(self) -> str:
         return f"target={self.target}"
@@ -149,14 +139,15 @@ class NASBench201Latency(NASBench201):
     """
 
     name = "nasbench201_latency"
-    LATENCY_FILE = "latency_help/nasbench201_latency.npz"
+    LATENCY_FILE = NB201_LATENCY_FILE
 
     def __init__(self, root: str, device: str = "titan_rtx_256", raw_dir: str | None = None,
                  transform: Callable | None = None, pre_transform: Callable | None = None,
                  pre_filter: Callable | None = None, force_reload: bool = False):
         self.device = device
-        self.target = "cifar10_test_200ep"  # only the arch strings of the accuracy file are used
-        BenchmarkDataset.__init__(self, root, raw_dir, transform, pre_transform, pre_filter, force_reload)
+        # only the arch strings of the accuracy file are used: its default target is never read
+        super().__init__(root, "cifar10_test_200ep", raw_dir, transform, pre_transform, pre_filter,
+                         force_reload)
 
     @property
     def raw_file_names(self) -> list[str]:

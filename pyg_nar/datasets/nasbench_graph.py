@@ -7,6 +7,7 @@ from torch_geometric.data import Data
 
 from pyg_nar.data import ArchitectureError, arch_data, op_indices
 from pyg_nar.datasets.base import BenchmarkDataset, DataFileError, parse_float, read_csv_rows
+from pyg_nar.datasets.paths import NASBENCH_GRAPH_DATASETS, nasbench_graph_file
 
 __all__ = ["NASBenchGraph", "nasbench_graph_arch", "NASBENCH_GRAPH_VOCAB"]
 
@@ -53,7 +54,7 @@ class NASBenchGraph(BenchmarkDataset):
     """
 
     op_vocab = NASBENCH_GRAPH_VOCAB
-    DATASETS = ("cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv", "proteins")
+    DATASETS = NASBENCH_GRAPH_DATASETS
     TARGETS = ("test_perf", "valid_perf", "latency", "params")
 
     def __init__(self, root: str, dataset: str = "cora", target: str = "test_perf",
@@ -70,7 +71,7 @@ class NASBenchGraph(BenchmarkDataset):
 
     @property
     def raw_file_names(self) -> list[str]:
-        return [f"nasbench_graph/{self.dataset}.csv.gz"]
+        return [nasbench_graph_file(self.dataset)]
 
     def options(self) -> str:
         return f"dataset={self.dataset}, target={self.target}"
