@@ -3,18 +3,23 @@
 model against the eager one. Nothing here needs a GPU."""
 import contextlib
 import io
+import math
 
 import pytest
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch_geometric.data import Batch
 from torch_geometric.nn import global_mean_pool
 
 from _synthetic import synthetic_graphs
 from pyg_nar.checkpoint import load_checkpoint, save_checkpoint
+from pyg_nar.data import arch_data
 from pyg_nar.devices import autocast, compile_model, resolve_amp, resolve_device
 from pyg_nar.errors import DeviceError
-from pyg_nar.models import FlowerFormer, NARFormer
+from pyg_nar.models import NNLP, FlowerFormer, NARFormer, NARFormerV2
 from pyg_nar.training import TrainConfig, fit, predict
+from pyg_nar.transforms import FlowMask, SymmetricAdjacency, TopologicalGenerations
 
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine without CUDA")
 
@@ -166,3 +171,82 @@ def test_compiled_model_predicts_as_the_eager_one():
 def test_flowerformer_compiles_its_layers_not_the_schedule():
     model = FlowerFormer(7, channels=16, num_layers=3)
     assert model.compile_regions() == list(model.layers)
+
+
+def test_flowerformer_under_bf16_autocast():
+    """The GRU update keeps the float32 state under autocast (no dtype clash inside torch);
+    bf16 predictions stay close to float32 ones, and a bf16 training epoch runs."""
+    graphs = [flow_dag(12, seed) for seed in range(24)]
+    torch.manual_seed(0)
+    model = FlowerFormer(5, channels=16, num_layers=2, dropout=0.0)
+    full, half = predict(model, graphs), predict(model, graphs, amp="bf16")
+    assert half.dtype == torch.float32
+    assert (half - full).abs().max() <= 0.05 * full.abs().max()
+    res = fit(model, graphs[:16], graphs[16:], TrainConfig.flowerformer(
+        epochs=1, batch_size=8, amp="bf16", progress=False))
+    assert math.isfinite(res.history[0]["loss"])
+    assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in model.parameters())
+
+
+# ------------------------------------------------------------------ waits for the device
+#: What makes the host wait for the device (a value read back to Python).
+HOST_SYNCS = ("tolist", "item", "__bool__", "__int__", "__float__", "__index__", "cpu", "numpy")
+
+
+class CountHostSyncs(TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in HOST_SYNCS:
+            self.calls.append(func.__name__)
+        return func(*args, **(kwargs or {}))
+
+
+def flow_dag(n: int, seed: int, num_ops: int = 5):
+    gen = torch.Generator().manual_seed(seed)
+    edges = torch.triu(torch.rand(n, n, generator=gen) < 0.3, diagonal=1).nonzero().t()
+    data = arch_data(torch.randint(0, num_ops, (n,), generator=gen), edges.tolist(), y=0.5)
+    return FlowMask()(TopologicalGenerations()(data))
+
+
+def network(n: int, seed: int, num_ops: int = 5):
+    gen = torch.Generator().manual_seed(seed)
+    edges = [(i, i + 1) for i in range(n - 1)] + [(i, i + 2) for i in range(0, n - 2, 3)]
+    return SymmetricAdjacency()(arch_data(
+        torch.randint(0, num_ops, (n,), generator=gen), edges, y=1.0,
+        op_attrs=torch.randint(0, 4, (n, 8), generator=gen).float(),
+        out_shape=torch.randint(1, 64, (n, 4), generator=gen).float(),
+        static=torch.rand(1, 4, generator=gen) + 0.1))
+
+
+@pytest.mark.parametrize("name, budget", [
+    ("flowerformer", 3),  # the op check; the schedule's checks + depth; its group sizes
+    ("narformer", 1),     # to_dense_batch's largest graph
+    ("narformer-v2", 1),  # the op check (the adjacency comes from SymmetricAdjacency)
+    ("nnlp", 1),          # the op check
+])
+def test_host_waits_per_forward_are_few_and_do_not_grow_with_the_batch(name, budget):
+    """Every value a forward pass reads back to the host (a wait for the device on a GPU) is
+    counted: at most ``budget`` per forward, the same for 4 graphs as for 64."""
+    if name == "flowerformer":
+        model, make = FlowerFormer(5, channels=16, num_layers=3), lambda k: flow_dag(10 + k % 5, k)
+    elif name == "narformer":
+        pool = synthetic_graphs(64, seed=1, aug=False)
+        model, make = tiny_narformer(pool), pool.__getitem__
+    elif name == "narformer-v2":
+        model = NARFormerV2(5, task="latency", network_features=True, static_dim=4, hidden=32,
+                            head_hidden=32, groups=4)
+        tokenizer = model.tokenizer()
+        make = lambda k: tokenizer(network(5 + k % 7, k))  # noqa: E731
+    else:
+        model, make = NNLP(5, hidden=32, static_dim=4), lambda k: network(5 + k % 7, k)
+    model.eval()
+    counts = []
+    for n in (4, 64):
+        batch = Batch.from_data_list([make(k) for k in range(n)])
+        with torch.no_grad(), CountHostSyncs() as counter:
+            model(batch)
+        counts.append(len(counter.calls))
+    assert counts[0] == counts[1] <= budget, counts
