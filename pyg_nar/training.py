@@ -45,7 +45,7 @@ from pyg_nar import distributed as D
 from pyg_nar import metrics as M
 from pyg_nar.devices import (AMP_CHOICES, COMPILE_MODES, autocast, compile_model, compile_seconds,
                              grad_scaler, resolve_amp, resolve_device)
-from pyg_nar.errors import DeviceError
+from pyg_nar.errors import DeviceError, TrainingDivergedError
 from pyg_nar.losses import BASE_LOSSES, PredictorLoss
 
 __all__ = ["TrainConfig", "FitResult", "fit", "predict", "seed_everything", "param_groups",
@@ -279,6 +279,11 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
     process group of several processes (``torchrun``, :func:`pyg_nar.distributed.
     init_distributed`) it trains data-parallel, every process calling it with the same
     arguments; every process ends with the same selected weights.
+
+    A loss that becomes NaN or infinite stops the run at the end of that epoch with a
+    :class:`~pyg_nar.errors.TrainingDivergedError` naming the first such step, the device and
+    precision, and the fix (non-finite targets; fp16's overflow: ``amp="bf16"`` or none; a
+    lower ``lr`` or ``grad_clip``). The check costs no extra wait for the device.
     """
     config = config or TrainConfig()
     start = time.perf_counter()
@@ -335,7 +340,11 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
         model.train()
         sums: dict[str, Tensor] = {}
         seen, remaining = 0, len(train_list)
-        for batch in loader:
+        # the first step whose loss is not finite, and whether its targets were: on the
+        # device, read with the epoch's sums (no wait per step)
+        first_bad = torch.full((), len(loader) + 1, dtype=torch.long, device=device)
+        bad_target = torch.zeros((), dtype=torch.bool, device=device)
+        for step, batch in enumerate(loader, 1):
             batch = batch.to(device, non_blocking=True)
             with amp_ctx:
                 pred, pred_aug = runner(batch)
@@ -357,6 +366,9 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
             total, parts = loss_fn(pred.float(), target,
                                    pred_aug.float() if pred_aug is not None else None,
                                    generator=loss_rng)
+            finite = torch.isfinite(total.detach())
+            first_bad = torch.where(finite | (first_bad <= step), first_bad, step)
+            bad_target = bad_target | (~finite & ~torch.isfinite(target).all())
             # DDP averages the processes' gradients: world x the loss gives the full gradient
             backward = total * world + keep_graph if distributed else total
             optimizer.zero_grad(set_to_none=True)
@@ -373,9 +385,10 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
             for k, v in (("loss", total), *parts.items()):
                 v = v.detach() * n
                 sums[k] = sums[k] + v if k in sums else v
-        sums = {k: float(v) for k, v in sums.items()}  # the one wait for the device per epoch
-        if not math.isfinite(sums["loss"]):
-            raise FloatingPointError(f"fit: the loss became {sums['loss']} in epoch {epoch}")
+        values = torch.stack([*sums.values(), first_bad.double(), bad_target.double()]).tolist()
+        sums = dict(zip(sums, values))  # the one wait for the device per epoch
+        if values[-2] <= len(loader):
+            raise _diverged(config, device, epoch, int(values[-2]), len(loader), bool(values[-1]))
         record: dict[str, Any] = {"epoch": epoch, **{k: v / seen for k, v in sums.items()},
                                   "lr": optimizer.param_groups[0]["lr"]}
         evaluated = ema.module if ema is not None else model
@@ -408,6 +421,23 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
                      compile_seconds=(compile_seconds() - compile_start
                                       if compile_start is not None else None),
                      device=str(device), world_size=world)
+
+
+def _diverged(config: TrainConfig, device: torch.device, epoch: int, step: int, steps: int,
+              bad_target: bool) -> TrainingDivergedError:
+    """The error of a loss that stopped being finite, with what to change."""
+    where = (f"fit: the loss became NaN or infinite at step {step} of {steps} in epoch {epoch} "
+             f"(device {device}, amp {config.amp or 'none'}, lr {config.lr:g})")
+    if bad_target:
+        fix = "the batch's targets (y) are NaN or infinite: clean the dataset"
+    elif config.amp == "fp16":
+        fix = ("fp16 overflows beyond 65,504 (a large input feature, logit or target): train "
+               "with amp='bf16' (float32's range) or without amp")
+    else:
+        fix = (f"lower the learning rate (lr={config.lr:g}), set grad_clip (now "
+               f"{config.grad_clip}), or train without amp" if config.amp else
+               f"lower the learning rate (lr={config.lr:g}) or set grad_clip (now {config.grad_clip})")
+    return TrainingDivergedError(f"{where}; {fix}", epoch=epoch, step=step)
 
 
 def _sync_batchnorm(model: nn.Module) -> nn.Module:

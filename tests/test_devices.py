@@ -250,3 +250,63 @@ def test_host_waits_per_forward_are_few_and_do_not_grow_with_the_batch(name, bud
             model(batch)
         counts.append(len(counter.calls))
     assert counts[0] == counts[1] <= budget, counts
+
+
+# ------------------------------------------------------------------ divergence
+def big_static_networks(count: int) -> list:
+    """Networks with unscaled static features: ResNet-50-sized MFLOPs at batch 64 (> 65,504)."""
+    graphs = []
+    for k in range(count):
+        g = network(6 + k % 5, k)
+        g.static = torch.tensor([[64.0, 2.6e5 + 1e4 * k, 25.0, 3e3]])
+        g.y = torch.tensor([20.0 + k])
+        graphs.append(g)
+    return graphs
+
+
+def test_fp16_overflow_is_a_named_error_and_bf16_trains(monkeypatch):
+    """Training that diverges on a device we did not tune for, reproduced on the CPU: fp16
+    autocast (a GPU's usual setting, emulated here with the CPU's fp16 autocast and a grad
+    scaler) on NNLP without its static scaling overflows fp16's 65,504 in the first forward;
+    fit stops with TrainingDivergedError naming fp16 and the fix, and the fix (bf16) trains."""
+    from pyg_nar import training
+    from pyg_nar.errors import TrainingDivergedError
+
+    graphs = big_static_networks(16)
+
+    def run(amp):
+        torch.manual_seed(0)
+        model = NNLP(5, hidden=32, static_dim=4, static_scale=None)
+        return fit(model, graphs, None, TrainConfig(epochs=1, batch_size=8, lr=1e-3, amp=amp,
+                                                    loss="relative_mse", progress=False))
+
+    res = run("bf16")  # float32's range: finite
+    assert math.isfinite(res.history[0]["loss"])
+    with monkeypatch.context() as m:  # fp16 on the CPU, as a GPU would run it
+        m.setattr(training, "resolve_device", lambda device: torch.device("cpu"))
+        m.setattr(training, "autocast", lambda device, amp: torch.autocast("cpu", dtype=torch.float16))
+        m.setattr(training, "grad_scaler", lambda device, amp: torch.amp.GradScaler("cpu"))
+        with pytest.raises(TrainingDivergedError, match="fp16 overflows beyond 65,504") as err:
+            run("fp16")
+    assert err.value.epoch == 1 and err.value.step == 1
+    assert "amp fp16" in str(err.value) and "amp='bf16'" in str(err.value)
+
+
+def test_a_diverging_run_is_a_named_error_with_its_step_and_fix():
+    from pyg_nar.errors import PygNarError, TrainingDivergedError
+
+    graphs = synthetic_graphs(32, seed=7, aug=False)
+    bad = [g.clone() for g in graphs]
+    bad[5].y = torch.tensor([float("nan")])
+    config = dict(epochs=2, batch_size=8, progress=False)
+    with pytest.raises(TrainingDivergedError, match=r"targets \(y\) are NaN") as err:
+        fit(TinyPredictor(graphs[0].tokens.size(-1)), bad, None, TrainConfig(**config))
+    assert err.value.epoch == 1 and 1 <= err.value.step <= 4
+    assert isinstance(err.value, FloatingPointError) and isinstance(err.value, PygNarError)
+    assert "device cpu, amp none" in str(err.value)
+    # a learning rate far too high for float32: the weights, then the loss overflow
+    torch.manual_seed(0)
+    with pytest.raises(TrainingDivergedError, match="lower the learning rate") as err:
+        fit(TinyPredictor(graphs[0].tokens.size(-1)), graphs, None,
+            TrainConfig(lr=1e30, schedule="constant", warmup=0.0, **config))
+    assert err.value.step is not None
