@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __all__ = ["PygNarError", "ArchitectureError", "OnnxGraphError", "DataFileError",
            "CheckpointError", "PipelineError", "FieldError", "DeviceError",
-           "TrainingDivergedError"]
+           "TrainingDivergedError", "UnknownOperatorWarning"]
 
 
 class PygNarError(Exception):
@@ -65,3 +65,8 @@ class TrainingDivergedError(PygNarError, FloatingPointError):
     def __init__(self, message: str, epoch: int | None = None, step: int | None = None):
         super().__init__(message)
         self.epoch, self.step = epoch, step
+
+
+class UnknownOperatorWarning(UserWarning):
+    """An ONNX operator outside the operator vocabulary: its node gets the ``"Other"`` index
+    (a warning, not an error); the message names the model and the operators."""
