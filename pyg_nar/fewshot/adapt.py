@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from pyg_nar.errors import ArchitectureError, PipelineError
 from pyg_nar.fewshot.linear import cv_rmse, fit_linear
 from pyg_nar.fewshot.model import MultiDeviceLatency, check_latencies
+from pyg_nar.models.registry import register_model
 
 __all__ = ["FAMILIES", "AdaptedLatency", "FamilyFit", "adapt"]
 
@@ -40,6 +41,7 @@ def _design(features: Mapping[str, Tensor], family: str) -> np.ndarray:
     return torch.cat([features[k] for k in FAMILIES[family][0]], 1).numpy()
 
 
+@register_model
 class AdaptedLatency(nn.Module):
     r"""A latency predictor for a new device: a :class:`~pyg_nar.fewshot.MultiDeviceLatency`
     plus, from :func:`adapt`, the linear read-outs of its features chosen for the device:
@@ -50,54 +52,72 @@ class AdaptedLatency(nn.Module):
         \log \max(b_f + w_f^\top \phi_f(x),\ \epsilon) & \text{ms families} \end{cases}
 
     with :math:`\phi_f` the family's features (:data:`FAMILIES`) and :math:`\epsilon` a tenth of
-    the smallest measured latency.
+    the smallest measured latency (the buffer ``floor``).
+
+    :func:`adapt` builds it (:meth:`from_fits`); the constructor takes what describes it as plain
+    JSON values (recorded as ``config``, :func:`~pyg_nar.models.register_model`), so that
+    :func:`~pyg_nar.checkpoint.save_checkpoint` / :func:`~pyg_nar.checkpoint.load_checkpoint`
+    store and rebuild it: the coefficients, ``floor`` and the base model's weights are its
+    ``state_dict``.
 
     Args:
-        base (MultiDeviceLatency): the pre-trained model (kept frozen).
-        fits (list[FamilyFit]): the chosen families' coefficients.
-        floor (float): :math:`\epsilon`, in ms.
-        name (str, optional): the device's name.
+        base (dict): the ``config`` of the pre-trained :class:`~pyg_nar.fewshot.MultiDeviceLatency`
+            (kept frozen).
+        families (list[str]): the chosen families (:data:`FAMILIES`), best first.
+        penalties (list[float | None]): their ridge penalties (``None``: non-negative fits).
+        cv_rmse (list[float]): their cross-validated RMSE of log-latency on the measurements.
+        sizes (list[int]): their numbers of features.
+        name (str, optional): the device's name (default ``"target"``).
+        excluded (list, optional): ``[index, reason]`` of the measurements left out of the fit.
 
     Shapes:
         - **input:** a PyG batch of the space's graphs, or architectures
         - **output:** :math:`[N]` latencies in ms
     """
 
-    def __init__(self, base: MultiDeviceLatency, fits: Sequence[FamilyFit], floor: float,
-                 name: str = "target"):
+    def __init__(self, base: dict, families: list[str], penalties: list[float | None],
+                 cv_rmse: list[float], sizes: list[int], name: str = "target",
+                 excluded: list[list] = ()):
         super().__init__()
-        self.base = base
+        unknown = [f for f in families if f not in FAMILIES]
+        if unknown or not (len(families) == len(penalties) == len(cv_rmse) == len(sizes) > 0):
+            raise PipelineError(f"AdaptedLatency: families must be a non-empty list of known families "
+                                f"({', '.join(FAMILIES)}), one penalty, cv_rmse and size each")
+        self.base = MultiDeviceLatency(**base)
         self.name = name
-        self.families = [f.family for f in fits]
-        self.penalties = [f.penalty for f in fits]
-        self.cv_rmse = [f.cv_rmse for f in fits]
-        for i, f in enumerate(fits):
-            self.register_buffer(f"weight_{i}", torch.as_tensor(f.weight, dtype=torch.float64))
-        self.register_buffer("bias", torch.tensor([f.bias for f in fits], dtype=torch.float64))
-        self.register_buffer("floor", torch.tensor(float(floor), dtype=torch.float64))
+        self.families = list(families)
+        self.penalties = list(penalties)
+        self.cv_rmse = list(cv_rmse)
+        for i, n in enumerate(sizes):
+            self.register_buffer(f"weight_{i}", torch.zeros(int(n), dtype=torch.float64))
+        self.register_buffer("bias", torch.zeros(len(families), dtype=torch.float64))
+        self.register_buffer("floor", torch.ones((), dtype=torch.float64))
         #: measured architectures left out of the fit (index in ``measured``, reason)
-        self.excluded: list[tuple[int, str]] = []
-        #: every family's fit, best first (the adaptation's record)
-        self.selection: list[FamilyFit] = list(fits)
+        self.excluded: list[tuple[int, str]] = [tuple(e) for e in excluded]
+        #: every family's fit, best first (the adaptation's record; :func:`adapt` sets it)
+        self.selection: list[FamilyFit] = []
 
-    @property
-    def config(self) -> dict:
-        """What, with :meth:`state_dict`, rebuilds the predictor (:meth:`from_config`): plain
-        JSON-able values (the base model's own ``config`` included)."""
-        return {"name": self.name, "families": self.families, "penalties": self.penalties,
-                "cv_rmse": self.cv_rmse, "sizes": [int(getattr(self, f"weight_{i}").numel())
-                                                   for i in range(len(self.families))],
-                "excluded": [list(e) for e in self.excluded], "base": self.base.config}
+    @classmethod
+    def from_fits(cls, base: MultiDeviceLatency, fits: Sequence[FamilyFit], floor: float,
+                  name: str = "target", excluded: Sequence[tuple[int, str]] = ()) -> "AdaptedLatency":
+        """The predictor of ``base`` (its weights copied) with the fitted families ``fits``."""
+        out = cls(base.config, [f.family for f in fits], [f.penalty for f in fits],
+                  [float(f.cv_rmse) for f in fits], [int(np.size(f.weight)) for f in fits], name,
+                  [list(e) for e in excluded])
+        out.base.load_state_dict(base.state_dict())
+        with torch.no_grad():
+            for i, f in enumerate(fits):
+                getattr(out, f"weight_{i}").copy_(torch.as_tensor(f.weight, dtype=torch.float64))
+            out.bias.copy_(torch.tensor([f.bias for f in fits], dtype=torch.float64))
+            out.floor.fill_(float(floor))
+        out.selection = list(fits)
+        return out.eval()
 
     @classmethod
     def from_config(cls, config: dict, state_dict: Mapping[str, Tensor] | None = None) -> "AdaptedLatency":
         """The predictor :attr:`config` describes, with the weights of ``state_dict`` (as from
         :meth:`state_dict`, base model included)."""
-        base = MultiDeviceLatency(**config["base"])
-        fits = [FamilyFit(f, p, r, np.zeros(n), 0.0) for f, p, r, n in
-                zip(config["families"], config["penalties"], config["cv_rmse"], config["sizes"])]
-        out = cls(base, fits, 1.0, config["name"])
-        out.excluded = [tuple(e) for e in config.get("excluded", [])]
+        out = cls(**config)
         if state_dict is not None:
             out.load_state_dict(state_dict)
         return out.eval()
@@ -203,7 +223,6 @@ def adapt(model: MultiDeviceLatency, measured, *, top: int = 3, lambdas: Sequenc
         w, b = fit_linear(x, y, constraint, lam)
         fits.append(FamilyFit(family, lam, rmse, w, b))
     fits.sort(key=lambda f: f.cv_rmse)
-    out = AdaptedLatency(model, fits[:max(1, top)], floor, name)
-    out.excluded = excluded
+    out = AdaptedLatency.from_fits(model, fits[:max(1, top)], floor, name, excluded)
     out.selection = fits
     return out
