@@ -224,19 +224,21 @@ def cmd_pretrain(args) -> None:
 def cmd_adapt(args) -> None:
     """adapt a pre-trained few-shot latency model to your measurements
 
-    Adapt a pre-trained multi-device latency model (from `pyg-nar pretrain`, or
-    pyg_nar.fewshot.pretrain saved with save_fewshot) to a new device from a few measured architectures, and save the adapted
-    predictor as a new checkpoint folder (use it with `pyg-nar predict`). The measured file has
-    one line per architecture: the architecture as its space writes it (an NB201 arch string;
-    FBNet: 22 block names separated by commas), whitespace, its latency in ms;
-    blank lines and '#' comments are skipped.
+    Adapt a pre-trained multi-device latency model (from `pyg-nar pretrain`) or a latency
+    predictor of whole networks (from `pyg-nar train MODEL nnlqp:FOLDER`) to a new device or
+    setting from a few measured architectures, and save the adapted predictor as a new
+    checkpoint folder (use it with `pyg-nar predict`). The measured file has one line per
+    architecture: the architecture (an NB201 arch string; FBNet: 22 block names separated by
+    commas; an ONNX file, relative to the measured file's folder), whitespace, its latency in
+    ms; blank lines and '#' comments are skipped.
     """
     _start_torch(args)
     from pyg_nar.fewshot.jobs import adapt_checkpoint  # checks --out before any work
 
-    record = adapt_checkpoint(args.checkpoint, args.measured, args.out, name=args.name)
+    record = adapt_checkpoint(args.checkpoint, args.measured, args.out, name=args.name,
+                              batch_size=args.batch_size)
     print(f"adapted {args.checkpoint} to {record['device']} from {record['k']} measured "
-          f"architectures ({len(record['excluded'])} left out) in {record['seconds']:.2f} s of CPU "
+          f"architectures ({len(record.get('excluded', []))} left out) in {record['seconds']:.2f} s of CPU "
           f"-> {args.out}")
     _print_table([{"family": f["family"], "cv_rmse_log": f["cv_rmse_log"],
                    "chosen": "yes" if i < len(record["families"]) else ""}
@@ -382,12 +384,15 @@ def _add_pretrain(q) -> None:
 
 def _add_adapt(q) -> None:
     q.add_argument("checkpoint", metavar="CHECKPOINT",
-                   help="folder of a pre-trained multi-device model (MultiDeviceLatency)")
+                   help="folder of a pre-trained multi-device model (pyg-nar pretrain) or of a "
+                        "latency predictor of ONNX graphs (pyg-nar train MODEL nnlqp:FOLDER)")
     q.add_argument("--measured", required=True, metavar="FILE",
                    help="your measurements: lines of 'ARCHITECTURE LATENCY_MS' (at least 2; "
                         "10 is the HELP setting)")
     q.add_argument("--name", metavar="NAME",
                    help="the device's name, for the record (default: the measured file's name)")
+    _number(q, "--batch-size", None, "ONNX files: batch size to set as their inputs' first "
+            "dimension (default: as each file has it)")
 
 
 #: The commands: name -> (function, the function adding its arguments); each function's

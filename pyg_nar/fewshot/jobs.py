@@ -10,7 +10,8 @@ blank lines and ``#`` comments are skipped::
 
 An architecture is written as its space writes it (:mod:`pyg_nar.fewshot.encoding`): an NB201
 arch string, or an FBNet network's 22 block names separated by commas
-(``k3_e1,k3_e3,skip,...``, :data:`~pyg_nar.spaces.fbnet.FBNET_OPS`). A bad line is a
+(``k3_e1,k3_e3,skip,...``, :data:`~pyg_nar.spaces.fbnet.FBNET_OPS`); for a predictor of
+whole networks, an ONNX file (relative to the measured file's folder unless absolute). A bad line is a
 :class:`~pyg_nar.errors.DataFileError` naming the file and the line.
 
 **Checkpoints**: a pre-trained :class:`~pyg_nar.fewshot.MultiDeviceLatency` and an adapted
@@ -44,9 +45,14 @@ def read_measured(path: str, encoding=None) -> list[tuple[str, float]]:
     and line: a line without a latency, a latency that is not a finite positive number, an
     architecture the space does not contain, fewer than 2 measurements.
     """
+    return [(arch, ms) for _, arch, ms in _numbered(path, encoding)]
+
+
+def _numbered(path: str, encoding=None) -> list[tuple[int, str, float]]:
+    """:func:`read_measured` with each pair's line number first."""
     if not osp.isfile(path):
         raise DataFileError(f"{path}: no such file (the measured file: lines of 'ARCHITECTURE LATENCY_MS')")
-    pairs = []
+    rows = []
     try:
         with open(path, encoding="utf-8") as f:
             lines = f.read().splitlines()
@@ -72,11 +78,11 @@ def read_measured(path: str, encoding=None) -> list[tuple[str, float]]:
                 encoding.parse(arch)
             except ArchitectureError as e:
                 raise DataFileError(f"{where}: not an architecture of the {encoding.name} space: {e}") from None
-        pairs.append((arch, ms))
-    if len(pairs) < 2:
-        raise DataFileError(f"{path}: {len(pairs)} measurement(s); at least 2 are needed "
+        rows.append((lineno, arch, ms))
+    if len(rows) < 2:
+        raise DataFileError(f"{path}: {len(rows)} measurement(s); at least 2 are needed "
                             f"(lines of 'ARCHITECTURE LATENCY_MS')")
-    return pairs
+    return rows
 
 
 def check_new_folder(out: str) -> None:
@@ -169,29 +175,81 @@ def pretrain_checkpoint(space: str, out: str, devices: list[str] | None = None,
 
 
 def adapt_checkpoint(checkpoint: str, measured: str, out: str, name: str | None = None,
-                     top: int = 3) -> dict:
+                     top: int | None = None, batch_size: int | None = None) -> dict:
     """``pyg-nar adapt``: adapt the pre-trained model of ``checkpoint`` to the measurements
     of the file ``measured`` (:func:`read_measured`) and save the adapted predictor in the new
     or empty folder ``out``. ``name``: the device's (default: the measured file's name).
 
-    Returns the record saved in ``out`` (``k``, ``excluded``, the chosen ``families`` with
-    their cross-validated RMSE of log-latency, ``seconds``)."""
-    from pyg_nar.fewshot.adapt import adapt
+    ``checkpoint`` holds either a pre-trained :class:`~pyg_nar.fewshot.MultiDeviceLatency`
+    (``pyg-nar pretrain``; the file lists architectures of its space; :func:`~pyg_nar.fewshot.adapt`)
+    or a latency predictor of whole networks (``pyg-nar train MODEL nnlqp:FOLDER``; the file
+    lists ONNX files, relative to the file's folder unless absolute, converted at ``batch_size``
+    (default: as each file has it); :func:`~pyg_nar.fewshot.adapt_network`). The adapted
+    checkpoint of a whole-network predictor keeps its transform, vocabulary and training record,
+    so ``pyg-nar predict`` scores ONNX files with it like with any other.
+
+    Returns the record saved in ``out`` (``k``, the chosen ``families`` with their
+    cross-validated RMSE of log-latency, ``seconds`` of CPU the adaptation took)."""
+    from pyg_nar.checkpoint import load_checkpoint
 
     check_new_folder(out)  # before any work
     if not osp.isfile(measured):
         raise DataFileError(f"{measured}: no such file (the measured file: lines of 'ARCHITECTURE LATENCY_MS')")
-    base, _ = load_fewshot(checkpoint, ("MultiDeviceLatency",))
-    pairs = read_measured(measured, base.encoding)
+    if not osp.isdir(checkpoint):
+        raise CheckpointError(f"{checkpoint}: no such checkpoint folder")
+    base, transform, info = load_checkpoint(checkpoint)
     name = name or osp.splitext(osp.basename(measured))[0]
-    t0 = time.process_time()
-    adapted = adapt(base, pairs, top=top, name=name)
+    record = {"pretrained": osp.abspath(checkpoint), "measured": osp.abspath(measured), "device": name}
+    if info["class"] == "MultiDeviceLatency":
+        from pyg_nar.fewshot.adapt import adapt
+
+        pairs = read_measured(measured, base.encoding)
+        t0 = time.process_time()
+        adapted, k = adapt(base, pairs, top=top or 3, name=name), len(pairs)
+        record["excluded"] = [list(e) for e in adapted.excluded]
+        save = lambda r: save_fewshot(out, adapted, r)  # noqa: E731
+    elif ((info.get("extra") or {}).get("task") == "latency"
+          and info["class"] not in (*FEWSHOT_CLASSES, "AdaptedNetworkLatency")):
+        from pyg_nar.checkpoint import save_checkpoint
+        from pyg_nar.fewshot.networks import adapt_network
+
+        graphs, lat = _measured_networks(measured, transform, batch_size)
+        t0 = time.process_time()
+        adapted, k = adapt_network(base, graphs, lat, top=top or 2, name=name), len(lat)
+        record["batch_size"] = batch_size
+        extra = {**info["extra"], "fewshot": {"space": "onnx", **record}}
+        save = lambda r: save_checkpoint(out, adapted, transform=transform, extra={  # noqa: E731
+            **extra, "fewshot": {**extra["fewshot"], **r}}, op_vocab=info.get("op_vocab"))
+    else:
+        raise CheckpointError(f"{checkpoint}: holds a {info['class']}, neither a pre-trained few-shot "
+                              f"model (pyg-nar pretrain) nor a latency predictor of whole networks "
+                              f"(pyg-nar train MODEL nnlqp:FOLDER)")
     seconds = time.process_time() - t0
-    record = {"pretrained": osp.abspath(checkpoint), "measured": osp.abspath(measured),
-              "device": name, "k": len(pairs), "excluded": [list(e) for e in adapted.excluded],
-              "families": adapted.families, "cv_rmse_log": adapted.cv_rmse,
-              "selection": [{"family": f.family, "penalty": f.penalty, "cv_rmse_log": f.cv_rmse}
-                            for f in adapted.selection],
-              "seconds": round(seconds, 3)}
-    save_fewshot(out, adapted, record)
+    record.update(k=k, families=adapted.families,
+                  cv_rmse_log=adapted.cv_rmse,
+                  selection=[{"family": f.family, "penalty": f.penalty, "cv_rmse_log": f.cv_rmse}
+                             for f in adapted.selection],
+                  seconds=round(seconds, 3))
+    save(record)
     return record
+
+
+def _measured_networks(measured: str, transform, batch_size: int | None):
+    """The graphs (through ``transform``) and latencies of a measured file of ONNX paths."""
+    from pyg_nar.errors import ArchitectureError as GraphError
+    from pyg_nar.networks import from_onnx
+
+    folder = osp.dirname(osp.abspath(measured))
+    graphs, lat = [], []
+    for lineno, path, ms in _numbered(measured):
+        full = path if osp.isabs(path) else osp.join(folder, path)
+        if not osp.isfile(full):
+            raise DataFileError(f"{measured}, line {lineno}: {full}: no such ONNX file (paths are "
+                                f"relative to the measured file's folder)")
+        try:
+            g = from_onnx(full, batch_size=batch_size)
+        except GraphError as e:
+            raise DataFileError(f"{measured}, line {lineno}: {e}") from None
+        graphs.append(transform(g) if transform is not None else g)
+        lat.append(ms)
+    return graphs, lat

@@ -186,7 +186,7 @@ def test_adapt_errors_are_one_line_and_write_nothing(pretrained, tmp_path):
     save_checkpoint(str(tmp_path / "flops"), FLOPsRegression())
     good = write_measured(tmp_path / "good.txt", LIVE[:4])
     code, _, stderr = main("adapt", str(tmp_path / "flops"), "--measured", good, "--out", str(tmp_path / "o"))
-    assert code == 1 and "holds a FLOPsRegression, not a few-shot latency model" in stderr
+    assert code == 1 and "holds a FLOPsRegression, neither a pre-trained few-shot model" in stderr
     assert main("adapt", folder, "--measured", good, "--out", str(tmp_path / "a1"))[0] == 0
     code, _, stderr = main("adapt", str(tmp_path / "a1"), "--measured", good, "--out", str(tmp_path / "a2"))
     assert code == 1 and "holds a AdaptedLatency" in stderr
@@ -236,3 +236,42 @@ def test_pretrain_command_on_the_help_tables(data_root, tmp_path):
     assert model.devices == ["fpga", "raspi4"] and info["extra"]["fewshot"]["settings"]["steps"] == 5
     code, _, stderr = main("pretrain", "fbnet", "--out", str(tmp_path / "p2"), "--devices", "tpu9")
     assert code == 1 and "tpu9" in stderr
+
+
+def test_adapt_command_on_onnx_files_with_a_trained_latency_predictor(tmp_path):
+    """`pyg-nar adapt` of a `pyg-nar train` latency checkpoint of whole networks: the measured
+    file lists ONNX files; the adapted checkpoint is scored by `pyg-nar predict` like any other."""
+    pytest.importorskip("onnxruntime")
+    from pyg_nar import pipeline
+    from pyg_nar.networks import from_onnx, zoo
+
+    zoo_dir = tmp_path / "zoo"
+    (zoo_dir / "onnx").mkdir(parents=True)
+    lines, flops = [], []
+    for i in range(8):
+        family = ("alexnet", "squeezenet", "vgg", "resnet")[i % 4]
+        cfg = zoo.sample_config(family, i)
+        path = zoo.export_onnx(zoo.build_model(cfg), str(zoo_dir / "onnx" / f"m{i}.onnx"), 32)
+        f = float(from_onnx(path).static[0, 1])
+        flops.append(f)
+        lines.append(f"{i} onnx/m{i}.onnx 1 {0.01 * f:.6f} {family} src")
+    (zoo_dir / "gt.txt").write_text("\n".join(lines) + "\n")
+    run = str(tmp_path / "run")
+    pipeline.train("flops", f"nnlqp:{zoo_dir}", run, train_size=6, num_val=1, cache=str(tmp_path / "cache"))
+    flops = np.array(flops)
+    target = 0.3 * flops ** 0.6  # another setting
+    measured = tmp_path / "mine.txt"
+    measured.write_text("# ms on my machine\n" + "".join(f"zoo/onnx/m{i}.onnx {target[i]:.6f}\n" for i in range(5)))
+    out = str(tmp_path / "adapted")
+    code, stdout, stderr = main("adapt", run, "--measured", str(measured), "--out", out)
+    assert code == 0, stderr
+    assert "from 5 measured architectures" in stdout
+    code, stdout, stderr = main("predict", out, str(zoo_dir / "onnx" / "m6.onnx"), "--json")
+    assert code == 0, stderr
+    row, = json.loads(stdout)
+    assert row["prediction"] == pytest.approx(target[6], rel=0.05) and "mflops" in row
+    # a bad line names the file and line; a missing ONNX file too
+    measured.write_text("zoo/onnx/m0.onnx 1.0\nzoo/onnx/m1.onnx 2.0\nzoo/onnx/nope.onnx 3.0\n")
+    code, _, stderr = main("adapt", run, "--measured", str(measured), "--out", str(tmp_path / "x"))
+    assert code == 1 and f"{measured}, line 3: " in stderr and "nope.onnx: no such ONNX file" in stderr
+    assert not (tmp_path / "x").exists()
