@@ -58,6 +58,10 @@ def main():
     ap.add_argument("--scratch-epochs", type=int, default=200, help="epochs of the from-scratch model on k")
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--inputs", choices=["target", "source"], default="target",
+                    help="graphs the adapted model reads: as the target dataset converts the ONNX "
+                         "files (its batch size), or as the source dataset does (the pre-training "
+                         "batch size; `pyg-nar adapt --batch-size`)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -68,15 +72,20 @@ def main():
     args.num_ops = len(source.op_vocab)
     held = {r["onnx_path"] for r in target.rows}
     pre = np.array([i for i, r in enumerate(source.rows) if r["onnx_path"] not in held])
+    y = target.y.double().numpy()
+    target_batch = target.rows[0]["batch_size"]
+    if args.inputs == "source":  # the target's networks as the source dataset converts them
+        where = {r["onnx_path"]: i for i, r in enumerate(source.rows)}
+        target = source[[where[r["onnx_path"]] for r in target.rows]]
     pre = np.random.default_rng(args.seed).permutation(pre)
     n_val = max(1, len(pre) // 10)
     t = time.process_time()
     base = train_v2(source[pre[n_val:].tolist()], source[pre[:n_val].tolist()], args, args.epochs, args.seed)
     print(f"pre-trained NAR-Former V2 on {len(pre) - n_val} + {n_val} (validation) networks of "
           f"{args.source} ({source.rows[0]['platform']}, batch {source.rows[0]['batch_size']}) in "
-          f"{time.process_time() - t:.0f} s of CPU; target {args.target}: {len(target)} other networks "
-          f"(batch {target.rows[0]['batch_size']})")
-    y = target.y.double().numpy()
+          f"{time.process_time() - t:.0f} s of CPU; target {args.target}: {len(y)} other networks "
+          f"(batch {target_batch}); the models read the graphs of the "
+          f"{args.inputs} dataset")
     flops = np.array([float(d.static[0, 1]) for d in target])
     as_is = predict(base, target).double().numpy()
     rows = {("pre-trained as is", None): [scores(as_is, y)]}

@@ -108,9 +108,20 @@ def cmd_predict(args) -> None:
     """predict ONNX files or NB201 arch strings with a checkpoint
 
     Predict each input with a checkpoint: accuracy (%) for NB201 arch strings, latency (ms)
-    with FLOPs (M) and parameters (M) for ONNX files.
+    with FLOPs (M) and parameters (M) for ONNX files; a few-shot checkpoint (pyg-nar adapt)
+    predicts the latency (ms) of its space's architectures (NB201 arch strings, FBNet block
+    lists).
     """
     _start_torch(args)
+    from pyg_nar.fewshot.jobs import is_fewshot_checkpoint, predict_rows
+
+    if is_fewshot_checkpoint(args.checkpoint):  # an NB201 / FBNet model of `pyg-nar adapt`
+        rows = predict_rows(args.checkpoint, args.inputs)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            _print_table(rows)
+        return
     from pyg_nar import pipeline
 
     rows = pipeline.predict(args.checkpoint, args.inputs, batch_size=args.batch_size)

@@ -191,13 +191,7 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
     """Predict each input (ONNX file or NB201 arch string) with a checkpoint.
 
     Rows hold ``input`` and ``prediction`` (accuracy in percent, latency in ms) and, for ONNX
-    inputs, ``mflops`` and ``mparams`` from the graph's static features. A few-shot latency
-    checkpoint (:mod:`pyg_nar.fewshot.jobs`) takes its space's architectures (NB201 arch
-    strings, FBNet block lists) and predicts ms."""
-    from pyg_nar.fewshot.jobs import is_fewshot_checkpoint, predict_rows
-
-    if is_fewshot_checkpoint(checkpoint):
-        return predict_rows(checkpoint, inputs)
+    inputs, ``mflops`` and ``mparams`` from the graph's static features."""
     from pyg_nar.datasets.nasbench201 import NB201_VOCAB
     from pyg_nar.networks import onnx_op_vocab
 
