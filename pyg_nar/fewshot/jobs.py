@@ -200,26 +200,22 @@ def adapt_checkpoint(checkpoint: str, measured: str, out: str, name: str | None 
     base, transform, info = load_checkpoint(checkpoint)
     name = name or osp.splitext(osp.basename(measured))[0]
     record = {"pretrained": osp.abspath(checkpoint), "measured": osp.abspath(measured), "device": name}
-    if info["class"] == "MultiDeviceLatency":
+    networks = info["class"] != "MultiDeviceLatency"
+    if not networks:
         from pyg_nar.fewshot.adapt import adapt
 
         pairs = read_measured(measured, base.encoding)
         t0 = time.process_time()
         adapted, k = adapt(base, pairs, top=top or 3, name=name), len(pairs)
         record["excluded"] = [list(e) for e in adapted.excluded]
-        save = lambda r: save_fewshot(out, adapted, r)  # noqa: E731
     elif ((info.get("extra") or {}).get("task") == "latency"
           and info["class"] not in (*FEWSHOT_CLASSES, "AdaptedNetworkLatency")):
-        from pyg_nar.checkpoint import save_checkpoint
         from pyg_nar.fewshot.networks import adapt_network
 
         graphs, lat = _measured_networks(measured, transform, batch_size)
         t0 = time.process_time()
         adapted, k = adapt_network(base, graphs, lat, top=top or 2, name=name), len(lat)
         record["batch_size"] = batch_size
-        extra = {**info["extra"], "fewshot": {"space": "onnx", **record}}
-        save = lambda r: save_checkpoint(out, adapted, transform=transform, extra={  # noqa: E731
-            **extra, "fewshot": {**extra["fewshot"], **r}}, op_vocab=info.get("op_vocab"))
     else:
         raise CheckpointError(f"{checkpoint}: holds a {info['class']}, neither a pre-trained few-shot "
                               f"model (pyg-nar pretrain) nor a latency predictor of whole networks "
@@ -230,13 +226,18 @@ def adapt_checkpoint(checkpoint: str, measured: str, out: str, name: str | None 
                   selection=[{"family": f.family, "penalty": f.penalty, "cv_rmse_log": f.cv_rmse}
                              for f in adapted.selection],
                   seconds=round(seconds, 3))
-    save(record)
+    if networks:  # a predictor like the base one: its transform, vocabulary and training record
+        from pyg_nar.checkpoint import save_checkpoint
+
+        save_checkpoint(out, adapted, transform=transform, op_vocab=info.get("op_vocab"),
+                        extra={**info["extra"], "fewshot": {"space": "onnx", **record}})
+    else:
+        save_fewshot(out, adapted, record)
     return record
 
 
 def _measured_networks(measured: str, transform, batch_size: int | None):
     """The graphs (through ``transform``) and latencies of a measured file of ONNX paths."""
-    from pyg_nar.errors import ArchitectureError as GraphError
     from pyg_nar.networks import from_onnx
 
     folder = osp.dirname(osp.abspath(measured))
@@ -248,7 +249,7 @@ def _measured_networks(measured: str, transform, batch_size: int | None):
                                 f"relative to the measured file's folder)")
         try:
             g = from_onnx(full, batch_size=batch_size)
-        except GraphError as e:
+        except ArchitectureError as e:  # OnnxGraphError among them
             raise DataFileError(f"{measured}, line {lineno}: {e}") from None
         graphs.append(transform(g) if transform is not None else g)
         lat.append(ms)
