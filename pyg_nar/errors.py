@@ -8,7 +8,7 @@ input, ``RuntimeError`` for a damaged file), so ``except ValueError`` keeps work
 from __future__ import annotations
 
 __all__ = ["PygNarError", "ArchitectureError", "OnnxGraphError", "DataFileError",
-           "CheckpointError", "PipelineError", "FieldError"]
+           "CheckpointError", "PipelineError", "FieldError", "UnknownOperatorWarning"]
 
 
 class PygNarError(Exception):
@@ -46,3 +46,8 @@ class FieldError(PygNarError, KeyError, ValueError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class UnknownOperatorWarning(UserWarning):
+    """An ONNX operator outside the operator vocabulary: its node gets the ``"Other"`` index
+    (a warning, not an error); the message names the model and the operators."""
