@@ -211,7 +211,7 @@ def cmd_info(args) -> None:
 
 
 def cmd_pretrain(args) -> None:
-    """pre-train a multi-device latency model on HELP's devices (few-shot)
+    """pre-train the few-shot latency model on HELP's devices
 
     Pre-train a multi-device latency model (pyg_nar.fewshot.MultiDeviceLatency) on the
     latencies HELP measured of every architecture of a space (NB201: 15,625 cells; FBNet: 5,000
