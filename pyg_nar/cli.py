@@ -130,8 +130,9 @@ def cmd_measure(args) -> None:
 
     families = args.families.split(",") if args.families else None
     out = pipeline.measure(args.out, families, per_family=args.per_family, seed=args.seed,
-                           threads=args.ort_threads, repeats=args.repeats, progress=not args.quiet,
-                           onnx_dir=args.onnx_dir)
+                           threads=args.ort_threads, batch_sizes=tuple(args.batch_sizes),
+                           rounds=args.rounds, round_ms=args.round_ms, cpu=args.cpu,
+                           progress=not args.quiet, onnx_dir=args.onnx_dir)
     print(f"latency dataset in {out} (load it as nnlqp:{out})")
 
 
@@ -294,7 +295,13 @@ def _add_measure(q) -> None:
                    help="measure your own ONNX files below this folder instead of the zoo "
                         "(default: none, the zoo)")
     _number(q, "--ort-threads", 1, "onnxruntime intra-op threads while timing")
-    _number(q, "--repeats", 20, "timed runs per model; the median (ms) is kept")
+    q.add_argument("--batch-sizes", type=_positive_int, nargs="+", default=[1], metavar="N",
+                   help="batch sizes each model is measured at (default: 1)")
+    _number(q, "--rounds", 5, "rounds per model, each in a fresh onnxruntime session and spread "
+            "over time; the minimum of the round medians is kept (outliers get more rounds)")
+    _number(q, "--round-ms", 40, "timed work per round, at least (ms)", type=float)
+    _number(q, "--cpu", None, "pin the measuring thread to this CPU, 0 .. CPUs-1 (default: no "
+            "pinning)", type=int)
 
 
 def _add_search(q) -> None:

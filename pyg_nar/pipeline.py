@@ -217,24 +217,31 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
 
 # ------------------------------------------------------------------------------------ measure
 def measure(out: str, families: list[str] | None = None, per_family: int = 10, seed: int = 0,
-            threads: int = 1, batch_sizes: tuple[int, ...] = (1,), repeats: int = 20,
-            progress: bool = True, onnx_dir: str | None = None) -> str:
+            threads: int = 1, batch_sizes: tuple[int, ...] = (1,), rounds: int = 5,
+            round_ms: float = 40.0, cpu: int | None = None, progress: bool = True,
+            onnx_dir: str | None = None) -> str:
     """Measure a latency dataset of this machine from :mod:`pyg_nar.networks.zoo`, or from the ONNX
-    files below ``onnx_dir`` (resumable: a re-run keeps what ``gt.txt`` holds and continues).
-    Returns ``out``; load it as ``nnlqp:<out>``."""
-    from pyg_nar.networks import build_latency_dataset, measure_onnx_folder, zoo
+    files below ``onnx_dir`` (resumable: a re-run keeps what ``gt.txt`` holds and continues),
+    by :class:`~pyg_nar.networks.MeasureProtocol` with ``rounds`` rounds of at least
+    ``round_ms`` timed work per model, pinned to CPU ``cpu`` if given. Returns ``out``; load
+    it as ``nnlqp:<out>``."""
+    from pyg_nar.networks import MeasureProtocol, build_latency_dataset, measure_onnx_folder, zoo
 
+    try:
+        protocol = MeasureProtocol(rounds=rounds, round_ms=round_ms, cpu=cpu)
+    except ValueError as e:
+        raise PipelineError(str(e)) from None
     if onnx_dir is not None:
         if not osp.isdir(onnx_dir):
             raise PipelineError(f"{onnx_dir}: no such folder")
         return measure_onnx_folder(onnx_dir, out, batch_sizes=batch_sizes, threads=threads,
-                                   repeats=repeats, progress=progress)
+                                   protocol=protocol, progress=progress)
 
     unknown = sorted(set(families or []) - set(zoo.FAMILIES))
     if unknown:
         raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.FAMILIES)}")
     return build_latency_dataset(out, families, per_family=per_family, seed=seed,
-                                 batch_sizes=batch_sizes, threads=threads, repeats=repeats,
+                                 batch_sizes=batch_sizes, threads=threads, protocol=protocol,
                                  progress=progress)
 
 
@@ -279,7 +286,7 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
     zoo = osp.join(out, "zoo")
     log(f"[1/3] measuring {per_family} models of each zoo family on this machine, batch "
         f"{QUICKSTART_BATCH} -> {zoo}")
-    measure(zoo, per_family=per_family, repeats=10, batch_sizes=(QUICKSTART_BATCH,), progress=progress)
+    measure(zoo, per_family=per_family, rounds=3, batch_sizes=(QUICKSTART_BATCH,), progress=progress)
     run_dir = fresh_run_dir(out)
     rows = []
     log("[2/3] latency predictors (FlowerFormer protocol: 70% train, 10% val, rest test)")

@@ -56,7 +56,7 @@ def zoo(tmp_path_factory):
     pytest.importorskip("onnxruntime")
     work = tmp_path_factory.mktemp("cli")
     r = run_fresh("measure", "--out", "zoo", "--families", "alexnet,squeezenet,vgg", "--per-family", "4",
-                  "--repeats", "3", "--quiet", cwd=work)
+                  "--rounds", "1", "--round-ms", "5", "--quiet", cwd=work)
     assert r.returncode == 0, r.stderr
     return work
 
@@ -68,7 +68,7 @@ def test_measure_is_resumable(zoo, tmp_path):
     lines = open(tmp_path / "zoo" / "gt.txt").read().splitlines()  # a copy: the others' zoo stays
     assert len(lines) == 12
     r = run("measure", "--out", "zoo", "--families", "alexnet,squeezenet,vgg", "--per-family", "5",
-            "--repeats", "3", "--quiet", cwd=tmp_path)
+            "--rounds", "1", "--round-ms", "5", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     again = open(tmp_path / "zoo" / "gt.txt").read().splitlines()
     assert again[:12] == lines and len(again) == 15  # kept what it had, measured 3 more
@@ -77,7 +77,8 @@ def test_measure_is_resumable(zoo, tmp_path):
 def test_measure_own_onnx_folder(zoo):
     from pyg_nar.datasets import NNLQP
 
-    r = run("measure", "--out", "mine", "--onnx-dir", "zoo/onnx", "--repeats", "2", "--quiet", cwd=zoo)
+    r = run("measure", "--out", "mine", "--onnx-dir", "zoo/onnx", "--rounds", "1", "--round-ms", "5",
+            "--quiet", cwd=zoo)
     assert r.returncode == 0, r.stderr
     files = sorted(glob.glob(str(zoo / "zoo" / "onnx" / "*" / "*.onnx")))
     lines = open(zoo / "mine" / "gt.txt").read().splitlines()
