@@ -24,6 +24,10 @@ follows the contract of :mod:`pyg_nar.data`:
   higher ranks keep the first three dims and fold the rest into the last by product.
 * ``static`` ``[1, 4]``: see :data:`~pyg_nar.networks.flops.STATIC_FIELDS` and
   :func:`~pyg_nar.networks.flops.static_features`.
+* ``node_cost`` ``[N, 4]``: each node's share of ``static``, its roofline terms
+  (:data:`~pyg_nar.networks.flops.NODE_COST_FIELDS`): MFLOPs, MB read (activations and
+  weights), MB written, MB of weights read; a graph input writes its tensor. The columns of
+  the operators sum to ``static``'s FLOPs and memory access.
 
 Only the structure is read: initializer *dims* are used, never their values, so weight-stripped
 models (NNLQP ships its ONNX files without weights) and models saved with external data (whose
@@ -48,7 +52,7 @@ from torch_geometric.data import Data
 
 from pyg_nar.data import ArchitectureError, arch_data
 from pyg_nar.errors import OnnxGraphError
-from pyg_nar.networks.flops import node_flops, static_features
+from pyg_nar.networks.flops import NODE_COST_FIELDS, node_cost, node_flops, static_features
 from pyg_nar.networks.vocab import ONNX_OP_VOCAB, OP_ATTR_FIELDS, op_attr_row, op_index
 from pyg_nar.utils.dag import find_cycle
 
@@ -441,28 +445,35 @@ def _itemsize(elem_type: int) -> int:
         return 4
 
 
-def _static_row(net: _Network, attrs: list[dict], batch: int) -> list[float]:
-    """The ``static`` row: FLOPs of the floating-point operators, parameters (floating-point
-    initializers and weight inputs) and the bytes every operator reads and writes."""
-    flops = mem = 0.0
+def _bytes(shapes: dict, t: str) -> float:
+    s = shapes.get(t) if t else None
+    return math.prod(s[0]) * _itemsize(s[1]) if s is not None and s[0] is not None else 0.0
+
+
+def _static_row(net: _Network, attrs: list[dict], batch: int) -> tuple[list[float], list[list[float]]]:
+    """The ``static`` row (FLOPs of the floating-point operators, parameters: floating-point
+    initializers and weight inputs, and the bytes every operator reads and writes) and the
+    ``node_cost`` rows of every node (inputs first)."""
     floating = floating_types()
     shapes, k = net.shapes, len(net.inputs)
+    costs = [node_cost(0.0, 0.0, _bytes(shapes, vi.name), 0.0) for vi in net.inputs]
     for j, (nd, a) in enumerate(zip(net.ops, attrs)):
         out = shapes[nd.output[0]]
         try:
-            if out[1] in floating:  # integer shape arithmetic is not floating-point work
-                flops += node_flops(nd, a, shapes, out[0])
+            # integer shape arithmetic is not floating-point work
+            flops = node_flops(nd, a, shapes, out[0]) if out[1] in floating else 0.0
         except (TypeError, IndexError) as e:  # an input shape unknown
             raise OnnxGraphError(
                 f"{net.name}: cannot count the FLOPs of {net.describe(k + j)}: an input "
                 f"shape is unknown ({e})") from None
-        for t in list(nd.input) + list(nd.output):
-            s = shapes.get(t)
-            if t and s is not None and s[0] is not None:
-                mem += math.prod(s[0]) * _itemsize(s[1])
+        read = sum(_bytes(shapes, t) for t in nd.input)
+        weights = sum(_bytes(shapes, t) for t in nd.input if t in net.constants)
+        costs.append(node_cost(flops, read, sum(_bytes(shapes, t) for t in nd.output), weights))
     params = sum(math.prod(t.dims) for t in net.model.graph.initializer if t.data_type in floating)
     params += sum(math.prod(shapes[w][0] or [0]) for w in net.weights if shapes[w][1] in floating)
-    return static_features(batch, flops, params, mem)
+    ops = costs[k:]
+    return (static_features(batch, 1e6 * sum(c[0] for c in ops), params,
+                            1e6 * sum(c[1] + c[2] for c in ops)), costs)
 
 
 # ---------------------------------------------------------------------------- all
@@ -480,7 +491,8 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
         arch_id: stored as ``data.arch_id``.
 
     Returns a :class:`~torch_geometric.data.Data` with ``op``, ``edge_index``, ``op_attrs``
-    ``[N, 8]``, ``out_shape`` ``[N, 4]`` and ``static`` ``[1, 4]`` (module docstring).
+    ``[N, 8]``, ``out_shape`` ``[N, 4]``, ``static`` ``[1, 4]`` and ``node_cost`` ``[N, 4]``
+    (module docstring).
 
     Raises :class:`OnnxGraphError` (a ``ValueError``) for a file that is not ONNX, a tensor
     read but never written, a cycle, or an operator whose output shape cannot be determined
@@ -494,7 +506,7 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
     _infer_shapes(net, batch_size)
     op, op_attrs, out_shape, attrs = _node_features(net)
     batch = int(batch_size if batch_size is not None else out_shape[0][0])
-    static = _static_row(net, attrs, batch)
+    static, costs = _static_row(net, attrs, batch)
     n, width = len(op), len(OP_ATTR_FIELDS)
     try:
         return arch_data(
@@ -503,6 +515,7 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
             op_attrs=torch.tensor(op_attrs, dtype=torch.float).view(n, width),
             out_shape=torch.tensor(out_shape, dtype=torch.float).view(n, 4),
             static=torch.tensor([static], dtype=torch.float),
+            node_cost=torch.tensor(costs, dtype=torch.float).view(n, len(NODE_COST_FIELDS)),
         )
     except OnnxGraphError:
         raise

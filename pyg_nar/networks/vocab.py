@@ -14,8 +14,9 @@ __all__ = [
 #: Version of :data:`ONNX_OP_VOCAB`; bump it whenever the tuple changes (op indices change).
 ONNX_OP_VOCAB_VERSION = 1
 #: Version of what :func:`~pyg_nar.networks.from_onnx` computes (attribute reductions, shape
-#: layout, static features); bump it when they change so cached datasets are rebuilt.
-GRAPH_FORMAT_VERSION = 1
+#: layout, static features, node costs); bump it when they change so cached datasets are rebuilt.
+#: 2: ``node_cost`` (per-node FLOPs and bytes).
+GRAPH_FORMAT_VERSION = 2
 
 #: Operator vocabulary (ONNX ``op_type`` names) of version 1: graph inputs first, the
 #: catch-all ``"Other"`` last. Covers the operators of exported CNNs and transformers.
