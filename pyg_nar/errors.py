@@ -8,7 +8,8 @@ input, ``RuntimeError`` for a damaged file), so ``except ValueError`` keeps work
 from __future__ import annotations
 
 __all__ = ["PygNarError", "ArchitectureError", "OnnxGraphError", "DataFileError",
-           "CheckpointError", "PipelineError", "FieldError"]
+           "CheckpointError", "PipelineError", "FieldError", "TrainingDivergedError",
+           "TrainingNote"]
 
 
 class PygNarError(Exception):
@@ -46,3 +47,16 @@ class FieldError(PygNarError, KeyError, ValueError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class TrainingDivergedError(PygNarError, FloatingPointError):
+    """Training whose loss kept diverging (became non-finite, or grew far above its best)
+    after every automatic restart at a lower learning rate; the message gives the epochs,
+    the losses and the learning rates tried. A :class:`FloatingPointError`, as a non-finite
+    loss was before."""
+
+
+class TrainingNote(UserWarning):
+    """What the training loop did on its own and the user should know: targets it dropped or
+    kept (and how many), a restart after a diverging loss. Also listed in
+    :attr:`pyg_nar.training.FitResult.notes`."""

@@ -20,13 +20,14 @@ import json
 import os
 import os.path as osp
 import time
+import warnings
 
 import torch
 from torch_geometric.data import Data
 
 from pyg_nar import metrics as M
 from pyg_nar.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from pyg_nar.errors import DataFileError, PipelineError
+from pyg_nar.errors import DataFileError, PipelineError, TrainingNote
 from pyg_nar.recipes import check_job, dataset_task, load_dataset, missing_data
 from pyg_nar.splits import flowerformer_split, narformer_split
 from pyg_nar.training import fit, predict as predict_values
@@ -50,14 +51,26 @@ def make_split(num_archs: int, protocol: str, train_size: float, seed: int, num_
     raise PipelineError(f"unknown protocol {protocol!r}; choose narformer or flowerformer")
 
 
-def score(pred, target, task: str) -> dict[str, float]:
+def score(pred, target, task: str, what: str = "test") -> dict[str, float]:
     """The metrics of a task: ranking for accuracy (precision@K with K = 1% of the
-    architectures, at least 1), relative error for latency."""
+    architectures, at least 1), relative error for latency. Latency targets the latency loss
+    cannot learn from (:func:`~pyg_nar.losses.screen_targets`: NaN, <= 0, near zero) are left
+    out of the scores, said in a :class:`~pyg_nar.errors.TrainingNote` and counted as
+    ``"excluded"``; ``what`` names the split in that note."""
     if task == "accuracy":
         k = max(1, round(0.01 * len(pred)))
         return {"kendall_tau": M.kendall_tau(pred, target), "spearman_rho": M.spearman_rho(pred, target),
                 "precision_top1pct": M.precision_at_k(pred, target, k)}
-    return {"mape": M.mape(pred, target), "acc_10": M.acc_within(pred, target, 0.1)}
+    from pyg_nar.losses import screen_targets
+
+    keep, message = screen_targets(target, "log_mse")
+    pred, target = pred.reshape(-1)[keep], target.reshape(-1)[keep]
+    out = {"mape": M.mape(pred, target), "acc_10": M.acc_within(pred, target, 0.1)}
+    if message:
+        warnings.warn(f"scoring {what}: {message.replace('dropped', 'left out of the scores')}",
+                      TrainingNote, stacklevel=2)
+        out["excluded"] = int((~keep).sum())
+    return out
 
 
 # -------------------------------------------------------------------------------------- train
@@ -96,7 +109,7 @@ def train(model: str, dataset: str, out: str, protocol: str = "narformer", train
     for part in ("test", "heldout"):
         if part in split:
             pred = predict_values(net, ds[split[part]])
-            results[part] = score(pred, ds.y[split[part]], task)
+            results[part] = score(pred, ds.y[split[part]], task, part)
     info = dict(model=model, dataset=dataset, task=task, protocol=protocol, train_size=train_size,
                 seed=seed, num_val=num_val, train_pool=train_pool, epochs=epochs,
                 split_sizes={k: len(v) for k, v in split.items()})
@@ -141,7 +154,7 @@ def evaluate(checkpoint: str, dataset: str | None = None, split: str = "test", o
     pred = predict_values(model, ds[idx])
     true = ds.y[idx]
     result = dict(checkpoint=checkpoint, dataset=dataset, split=split, num_archs=len(idx),
-                  **score(pred, true, task))
+                  **score(pred, true, task, split))
     out = out or checkpoint
     os.makedirs(out, exist_ok=True)
     result["json"] = osp.join(out, f"eval_{split}.json")

@@ -66,7 +66,7 @@ def test_recipe_settings_that_the_readme_figures_used():
     cfg = RECIPES["narformer"].config("accuracy", {})
     assert {k: getattr(cfg, k) for k in NARFORMER_RANKING} == NARFORMER_RANKING
     lat = RECIPES["narformer"].config("latency", {"lr": 2e-3})
-    assert (lat.loss, lat.lr, lat.ac_weight, lat.ema_decay) == ("relative_mse", 2e-3, 0.0, None)
+    assert (lat.loss, lat.lr, lat.ac_weight, lat.ema_decay) == ("log_mse", 2e-3, 0.0, None)
     # V2: its own tokens, no NodeDegree (no model reads it)
     v2 = RECIPES["narformer-v2"].transform("latency", DATASETS["nnlqp"])
     assert any(isinstance(t, TokenizeV2) and t.network_features for t in v2.transforms)
