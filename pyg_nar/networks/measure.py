@@ -402,7 +402,13 @@ def _check_protocol(out_dir: str, protocol: MeasureProtocol, threads: int) -> No
 def read_spread(root: str) -> dict:
     """``root/gt_spread.jsonl`` as ``{(onnx_path, batch_size, platform): line}`` (empty if the
     folder has none, e.g. an NNLQP download)."""
-    path = osp.join(root, SPREAD_FILE)
+    return _read_jsonl(osp.join(root, SPREAD_FILE), "a gt_spread JSON line", lambda row: (
+        (row["onnx_path"], int(row["batch_size"]), str(row["platform"])), row))
+
+
+def _read_jsonl(path: str, what: str, item: Callable[[dict], tuple]) -> dict:
+    """A JSON-lines file as a dict of ``item(row) = (key, value)`` (empty if there is no
+    file); a line that is not JSON or lacks a field is a ``ValueError`` naming file and line."""
     out = {}
     if osp.isfile(path):
         with open(path) as f:
@@ -410,10 +416,10 @@ def read_spread(root: str) -> dict:
                 if not line.strip():
                     continue
                 try:
-                    row = json.loads(line)
-                    out[(row["onnx_path"], int(row["batch_size"]), str(row["platform"]))] = row
+                    key, value = item(json.loads(line))
                 except (ValueError, KeyError, TypeError):
-                    raise ValueError(f"{path}, line {k}: not a gt_spread JSON line") from None
+                    raise ValueError(f"{path}, line {k}: not {what}") from None
+                out[key] = value
     return out
 
 
@@ -549,18 +555,8 @@ def build_latency_dataset(out_dir: str, families: Sequence[str] | None = None,
 
 def _configs(path: str) -> dict:
     """``configs.jsonl`` as ``{onnx_path: config}`` (empty if there is none)."""
-    out = {}
-    if osp.isfile(path):
-        with open(path) as f:
-            for k, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                    out[row["onnx_path"]] = row["config"]
-                except (ValueError, KeyError, TypeError):
-                    raise ValueError(f"{path}, line {k}: not a {{\"onnx_path\", \"config\"}} JSON line") from None
-    return out
+    return _read_jsonl(path, 'a {"onnx_path", "config"} JSON line',
+                       lambda row: (row["onnx_path"], row["config"]))
 
 
 def _measured(gt_path: str) -> tuple[set, int]:
