@@ -250,9 +250,9 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
         return measure_onnx_folder(onnx_dir, out, batch_sizes=batch_sizes, threads=threads,
                                    protocol=protocol, progress=progress)
 
-    unknown = sorted(set(families or []) - set(zoo.FAMILIES))
+    unknown = sorted(set(families or []) - set(zoo.REGISTRY))
     if unknown:
-        raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.FAMILIES)}")
+        raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.REGISTRY)}")
     return build_latency_dataset(out, families, per_family=per_family, seed=seed,
                                  batch_sizes=batch_sizes, threads=threads, protocol=protocol,
                                  progress=progress)
