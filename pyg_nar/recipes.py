@@ -336,6 +336,14 @@ def _nnlp_build(data, num_ops, task, **kw):
     return NNLP(num_ops, **{"static_dim": data.static.size(-1), **kw})
 
 
+def _kernel_sum_build(data, num_ops, task, **kw):
+    from pyg_nar.models import KernelSum
+    if "node_cost" not in data:
+        raise PipelineError("kernel-sum needs whole-network graphs with per-node costs "
+                            "(node_cost): use an ONNX dataset such as nnlqp:<folder>")
+    return KernelSum(num_ops, **kw)
+
+
 def _flops_build(data, num_ops, task, **kw):
     from pyg_nar.models import FLOPsRegression
     if "static" not in data:
@@ -356,6 +364,9 @@ RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in (
                dict(lr=7e-3, batch_size=1024, weight_decay=4.5e-10, margin=0.01))}),
     Recipe("nnlp", "NNLP (NNLQP, ICPP'22): 2 x SAGEConv + static features", _nnlp_transform,
            _nnlp_build, lambda task, over: latency_config(over), ("latency",)),
+    Recipe("kernel-sum", "KernelSum: per-operator latencies from roofline terms, summed "
+           "(nn-Meter-style)", lambda task, dataset: None, _kernel_sum_build,
+           lambda task, over: latency_config(over, lr=3e-3), ("latency",)),
     Recipe("flops", "FLOPs-only linear regression (closed form)", lambda task, dataset: None,
            _flops_build, None, ("latency",)),
 )}
