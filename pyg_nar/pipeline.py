@@ -232,16 +232,17 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
 def measure(out: str, families: list[str] | None = None, per_family: int = 10, seed: int = 0,
             threads: int = 1, batch_sizes: tuple[int, ...] = (1,), rounds: int = 5,
             round_ms: float = 40.0, cpu: int | None = None, progress: bool = True,
-            onnx_dir: str | None = None) -> str:
+            onnx_dir: str | None = None, clock: str = "wall") -> str:
     """Measure a latency dataset of this machine from :mod:`pyg_nar.networks.zoo`, or from the ONNX
     files below ``onnx_dir`` (resumable: a re-run keeps what ``gt.txt`` holds and continues),
     by :class:`~pyg_nar.networks.MeasureProtocol` with ``rounds`` rounds of at least
-    ``round_ms`` timed work per model, pinned to CPU ``cpu`` if given. Returns ``out``; load
+    ``round_ms`` timed work per model, timed by ``clock`` (``"wall"`` or ``"cpu"``), pinned
+    to CPU ``cpu`` if given. Returns ``out``; load
     it as ``nnlqp:<out>``."""
     from pyg_nar.networks import MeasureProtocol, build_latency_dataset, measure_onnx_folder, zoo
 
     try:
-        protocol = MeasureProtocol(rounds=rounds, round_ms=round_ms, cpu=cpu)
+        protocol = MeasureProtocol(rounds=rounds, round_ms=round_ms, cpu=cpu, clock=clock)
     except ValueError as e:
         raise PipelineError(str(e)) from None
     if onnx_dir is not None:
@@ -274,6 +275,24 @@ QUICKSTART_NB201_EPOCHS = {"narformer": 50, "flowerformer": 20}
 QUICKSTART_BATCH = 16
 
 
+#: The main job's latency predictors: the FLOPs baseline first, then the learned ones.
+QUICKSTART_LATENCY_MODELS = ("flops", "kernel-sum", "nnlp", "narformer-v2")
+
+
+def latency_verdict(rows: list[dict]) -> str:
+    """One line saying whether the best learned predictor of ``rows`` (the quickstart's
+    latency rows, ``"model"`` and ``"MAPE %"``) beats the FLOPs baseline, and by how much."""
+    flops = next(r for r in rows if r["model"] == "flops")
+    learned = [r for r in rows if r["model"] != "flops"]
+    best = min(learned, key=lambda r: r["MAPE %"])
+    if best["MAPE %"] < flops["MAPE %"]:
+        return (f"{best['model']} beats the FLOPs baseline on these held-out models: MAPE "
+                f"{best['MAPE %']:.1f}% vs {flops['MAPE %']:.1f}% "
+                f"({best['MAPE %'] / flops['MAPE %']:.2f} x its error)")
+    return (f"no learned predictor beats the FLOPs baseline on these held-out models: the best, "
+            f"{best['model']}, has MAPE {best['MAPE %']:.1f}% vs {flops['MAPE %']:.1f}% for FLOPs")
+
+
 def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 60,
                nb201: bool | None = None, nb201_epochs: dict | None = None, cache: str = "data",
                progress: bool = True, log=print) -> dict:
@@ -285,7 +304,8 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
 
     ``nb201_epochs``: model -> epochs (default :data:`QUICKSTART_NB201_EPOCHS`).
     Measurements in ``out/zoo`` are kept and resumed; every run's checkpoints go to a new
-    ``out/run-K``. Returns ``{"latency": rows, "nb201": rows}``. Whether the NB201 data is
+    ``out/run-K``. Returns ``{"latency": rows, "verdict": latency_verdict(rows),
+    "nb201": rows}``. Whether the NB201 data is
     there is checked first: with ``nb201=True`` its absence is a
     :class:`~pyg_nar.errors.DataFileError` before any work, with ``nb201=None`` one line of
     ``log`` saying which files were looked for, where, and how to set ``PYG_NAR_DATA``.
@@ -303,14 +323,14 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
     run_dir = fresh_run_dir(out)
     rows = []
     log("[2/3] latency predictors (FlowerFormer protocol: 70% train, 10% val, rest test)")
-    for model in ("flops", "nnlp", "narformer-v2"):
+    for model in QUICKSTART_LATENCY_MODELS:
         res = train(model, f"nnlqp:{zoo}", osp.join(run_dir, model), protocol="flowerformer",
                     train_size=0.7, num_val=max(2, per_family), epochs=epochs,  # val: 10% of 10 families
                     progress=progress)
         rows.append({"model": model, "test graphs": res["split_sizes"]["test"],
                      "MAPE %": 100 * res["test"]["mape"], "Acc(10%) %": 100 * res["test"]["acc_10"],
                      "train s": res["train_seconds"]})
-    result = {"latency": rows, "run_dir": run_dir}
+    result = {"latency": rows, "run_dir": run_dir, "verdict": latency_verdict(rows)}
     if nb201 is None:
         nb201 = no_nb201 is None
     if nb201:

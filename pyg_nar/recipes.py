@@ -366,7 +366,7 @@ RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in (
            _nnlp_build, lambda task, over: latency_config(over), ("latency",)),
     Recipe("kernel-sum", "KernelSum: per-operator latencies from roofline terms, summed "
            "(nn-Meter-style)", lambda task, dataset: None, _kernel_sum_build,
-           lambda task, over: latency_config(over, lr=3e-3), ("latency",)),
+           lambda task, over: latency_config(over, lr=1e-2, batch_size=32), ("latency",)),
     Recipe("flops", "FLOPs-only linear regression (closed form)", lambda task, dataset: None,
            _flops_build, None, ("latency",)),
 )}

@@ -78,8 +78,9 @@ def test_measure_own_onnx_folder(zoo):
     from pyg_nar.datasets import NNLQP
 
     r = run("measure", "--out", "mine", "--onnx-dir", "zoo/onnx", "--rounds", "1", "--round-ms", "5",
-            "--quiet", cwd=zoo)
+            "--clock", "cpu", "--quiet", cwd=zoo)
     assert r.returncode == 0, r.stderr
+    assert json.load(open(zoo / "mine" / "protocol.json"))["protocol"]["clock"] == "cpu"
     files = sorted(glob.glob(str(zoo / "zoo" / "onnx" / "*" / "*.onnx")))
     lines = open(zoo / "mine" / "gt.txt").read().splitlines()
     assert len(lines) == len(files)
@@ -374,3 +375,17 @@ def test_info_on_the_real_data(data_root, tmp_path):
     assert all(found[name]["found"] for name in ("nasbench201", "nasbench101", "nasbench_graph",
                                                  "nb201-latency"))
     assert "cora" in found["nasbench_graph"]["options_found"]
+
+
+def test_quickstart_says_whether_a_learned_predictor_beats_flops():
+    from pyg_nar.pipeline import QUICKSTART_LATENCY_MODELS, latency_verdict
+
+    assert QUICKSTART_LATENCY_MODELS[0] == "flops" and "kernel-sum" in QUICKSTART_LATENCY_MODELS
+    rows = [{"model": "flops", "MAPE %": 30.0}, {"model": "nnlp", "MAPE %": 60.0},
+            {"model": "kernel-sum", "MAPE %": 15.0}]
+    assert latency_verdict(rows) == ("kernel-sum beats the FLOPs baseline on these held-out "
+                                     "models: MAPE 15.0% vs 30.0% (0.50 x its error)")
+    rows[2]["MAPE %"] = 45.0
+    assert latency_verdict(rows) == ("no learned predictor beats the FLOPs baseline on these "
+                                     "held-out models: the best, kernel-sum, has MAPE 45.0% vs "
+                                     "30.0% for FLOPs")
