@@ -111,7 +111,8 @@ def cmd_predict(args) -> None:
     _start_torch(args)
     from pyg_nar import pipeline
 
-    rows = pipeline.predict(args.checkpoint, args.inputs, batch_size=args.batch_size)
+    rows = pipeline.predict(args.checkpoint, args.inputs, batch_size=args.batch_size,
+                            input_shapes=_shapes(args))
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -132,7 +133,8 @@ def cmd_measure(args) -> None:
     out = pipeline.measure(args.out, families, per_family=args.per_family, seed=args.seed,
                            threads=args.ort_threads, batch_sizes=tuple(args.batch_sizes),
                            rounds=args.rounds, round_ms=args.round_ms, cpu=args.cpu,
-                           clock=args.clock, progress=not args.quiet, onnx_dir=args.onnx_dir)
+                           clock=args.clock, progress=not args.quiet, onnx_dir=args.onnx_dir,
+                           input_shapes=_shapes(args))
     print(f"latency dataset in {out} (load it as nnlqp:{out})")
 
 
@@ -223,6 +225,27 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _input_shape(text: str):
+    """argparse type of ``--input-shape NAME=D0,D1,...``."""
+    from pyg_nar.networks.onnx_graph import parse_input_shape
+
+    try:
+        return parse_input_shape(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e).split(": ", 1)[-1]) from None
+
+
+def _shapes(args) -> dict | None:
+    """``--input-shape`` options as ``{name: shape}``; a name given twice is an error."""
+    out = {}
+    for name, shape in args.input_shape or []:
+        if name in out and out[name] != shape:
+            raise SystemExit(f"pyg-nar: error: --input-shape {name} given twice "
+                             f"({','.join(map(str, out[name]))} and {','.join(map(str, shape))})")
+        out[name] = shape
+    return out or None
+
+
 #: Options several commands share: ``(flags, add_argument keywords, commands that take it)``.
 #: An option shared by several commands is one entry here.
 SHARED_OPTIONS = [
@@ -231,6 +254,13 @@ SHARED_OPTIONS = [
      ("train", "evaluate", "search", "quickstart", "info")),
     (("--quiet",), dict(action="store_true", help="no progress bars"),
      ("train", "measure", "search", "quickstart")),
+    (("--input-shape",), dict(type=_input_shape, action="append", metavar="NAME=D0,D1,...",
+                              help="shape of ONNX input NAME when it has symbolic dimensions "
+                                   "(batch, sequence, height, ...), e.g. input_ids=1,128; "
+                                   "repeatable, applies to each file with such an input "
+                                   "(measure: with --onnx-dir; recorded in input_shapes.json) (default: the "
+                                   "declared shapes; a symbolic batch is 1)"),
+     ("predict", "measure")),
 ]
 
 

@@ -8,8 +8,8 @@ input, ``RuntimeError`` for a damaged file), so ``except ValueError`` keeps work
 from __future__ import annotations
 
 __all__ = ["PygNarError", "ArchitectureError", "OnnxGraphError", "DataFileError",
-           "CheckpointError", "PipelineError", "FieldError", "TrainingDivergedError",
-           "TrainingNote"]
+           "CheckpointError", "PipelineError", "FieldError", "UnknownOperatorWarning",
+           "TrainingDivergedError", "TrainingNote"]
 
 
 class PygNarError(Exception):
@@ -47,6 +47,11 @@ class FieldError(PygNarError, KeyError, ValueError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class UnknownOperatorWarning(UserWarning):
+    """An ONNX operator outside the operator vocabulary: its node gets the ``"Other"`` index
+    (a warning, not an error); the message names the model and the operators."""
 
 
 class TrainingDivergedError(PygNarError, FloatingPointError):

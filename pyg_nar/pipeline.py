@@ -189,32 +189,44 @@ def _plot(pred, true, task, result, path) -> str | None:
 
 
 # ------------------------------------------------------------------------------------ predict
-def _input_graph(item: str, batch_size: int | None) -> tuple[Data, str]:
-    """An ONNX file or an NB201 arch string as a graph, and its kind."""
+def _input_graph(item: str, batch_size: int | None, input_shapes: dict | None = None,
+                 used: set | None = None) -> tuple[Data, str]:
+    """An ONNX file or an NB201 arch string as a graph, and its kind; ``input_shapes`` apply to
+    the inputs the file has (their names are added to ``used``)."""
     if item.startswith("|"):
         from pyg_nar.datasets import nb201_cell_graph
         return nb201_cell_graph(item), "nasbench201"
     if not osp.isfile(item):
         raise PipelineError(f"{item}: no such file (give ONNX files or NB201 arch strings)")
-    from pyg_nar.networks import from_onnx
-    return from_onnx(item, batch_size=batch_size), "onnx"
+    from pyg_nar.networks import from_onnx, input_shapes_for
+    shapes = input_shapes_for(item, input_shapes)
+    if used is not None:
+        used.update(shapes)
+    return from_onnx(item, batch_size=batch_size, input_shapes=shapes or None), "onnx"
 
 
-def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -> list[dict]:
+def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None,
+            input_shapes: dict | None = None) -> list[dict]:
     """Predict each input (ONNX file or NB201 arch string) with a checkpoint.
 
-    Rows hold ``input`` and ``prediction`` (accuracy in percent, latency in ms) and, for ONNX
-    inputs, ``mflops`` and ``mparams`` from the graph's static features."""
+    ``input_shapes`` (``{graph input name: shape}``) gives the shapes of ONNX inputs with
+    symbolic dimensions, for every file that has such an input. A checkpoint trained on an
+    older ONNX operator vocabulary (:data:`~pyg_nar.networks.vocab.ONNX_OP_VOCABS`) scores
+    graphs mapped to it (:func:`~pyg_nar.networks.op_remap`). Rows hold ``input`` and
+    ``prediction`` (accuracy in percent, latency in ms) and, for ONNX inputs, ``mflops`` and
+    ``mparams`` from the graph's static features."""
     from pyg_nar.datasets.nasbench201 import NB201_VOCAB
-    from pyg_nar.networks import onnx_op_vocab
+    from pyg_nar.networks import onnx_op_vocab, op_remap, vocab_version
 
     model, transform, info, extra = _load(checkpoint)
     vocab = list(info.get("op_vocab") or [])
-    graphs, rows = [], []
+    graphs, rows, used = [], [], set()
     for item in inputs:
-        g, kind = _input_graph(item, batch_size)
+        g, kind = _input_graph(item, batch_size, input_shapes, used)
         expected = NB201_VOCAB if kind == "nasbench201" else onnx_op_vocab()
-        if vocab and list(expected) != vocab:
+        if vocab and list(expected) != vocab and kind == "onnx" and vocab_version(vocab):
+            g.op = torch.tensor(op_remap(expected, vocab), dtype=torch.long)[g.op]
+        elif vocab and list(expected) != vocab:
             raise PipelineError(f"{item}: a {'NB201 cell' if kind == 'nasbench201' else 'ONNX model'} "
                                 f"cannot be scored by {checkpoint}, trained on {extra['dataset']}")
         row = {"input": item}
@@ -222,6 +234,10 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
             row["mflops"], row["mparams"] = float(g.static[0, 1]), float(g.static[0, 2])
         graphs.append(transform(g) if transform is not None else g)
         rows.append(row)
+    unused = sorted(set(input_shapes or {}) - used)
+    if unused:
+        raise PipelineError(f"--input-shape names {', '.join(map(repr, unused))}, an input of none "
+                            f"of the ONNX files given")
     pred = predict_values(model, graphs)
     for row, p in zip(rows, pred.tolist()):
         row["prediction"] = 100 * p if extra["task"] == "accuracy" else p
@@ -232,13 +248,14 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
 def measure(out: str, families: list[str] | None = None, per_family: int = 10, seed: int = 0,
             threads: int = 1, batch_sizes: tuple[int, ...] = (1,), rounds: int = 5,
             round_ms: float = 40.0, cpu: int | None = None, progress: bool = True,
-            onnx_dir: str | None = None, clock: str = "wall") -> str:
+            onnx_dir: str | None = None, clock: str = "wall",
+            input_shapes: dict | None = None) -> str:
     """Measure a latency dataset of this machine from :mod:`pyg_nar.networks.zoo`, or from the ONNX
     files below ``onnx_dir`` (resumable: a re-run keeps what ``gt.txt`` holds and continues),
     by :class:`~pyg_nar.networks.MeasureProtocol` with ``rounds`` rounds of at least
     ``round_ms`` timed work per model, timed by ``clock`` (``"wall"`` or ``"cpu"``), pinned
-    to CPU ``cpu`` if given. Returns ``out``; load
-    it as ``nnlqp:<out>``."""
+    to CPU ``cpu`` if given. ``input_shapes`` (``onnx_dir`` only) gives the shapes of inputs
+    with symbolic dimensions. Returns ``out``; load it as ``nnlqp:<out>``."""
     from pyg_nar.networks import MeasureProtocol, build_latency_dataset, measure_onnx_folder, zoo
 
     try:
@@ -249,7 +266,9 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
         if not osp.isdir(onnx_dir):
             raise PipelineError(f"{onnx_dir}: no such folder")
         return measure_onnx_folder(onnx_dir, out, batch_sizes=batch_sizes, threads=threads,
-                                   protocol=protocol, progress=progress)
+                                   protocol=protocol, progress=progress, input_shapes=input_shapes)
+    if input_shapes:
+        raise PipelineError("--input-shape applies to --onnx-dir models (the zoo's have fixed shapes)")
 
     unknown = sorted(set(families or []) - set(zoo.REGISTRY))
     if unknown:

@@ -45,10 +45,11 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from pyg_nar.datasets.nnlqp import read_gt
+from pyg_nar.datasets.nnlqp import SHAPES_FILE, read_gt, read_input_shapes
 from pyg_nar.errors import OnnxGraphError, PipelineError
 from pyg_nar.networks import zoo
-from pyg_nar.networks.onnx_graph import floating_types, load_onnx, set_batch_size, strip_weights
+from pyg_nar.networks.onnx_graph import (floating_types, input_shapes_for, input_shapes_of,
+                                         load_onnx, set_batch_size, strip_weights)
 
 __all__ = ["MeasureProtocol", "Measurement", "time_rounds", "pin_cpu", "measure_latency",
            "measure_models", "build_latency_dataset", "measure_onnx_folder",
@@ -239,6 +240,7 @@ def time_rounds(jobs: Sequence[Callable[[], Callable[[], object]]],
             for r, n, t in zip(rounds, runs, stamps)]
 
 
+
 def _ort():
     try:
         import onnxruntime
@@ -317,12 +319,18 @@ class _OrtJob:
     weights where they are stripped, the batch size declared), a fresh ``InferenceSession``
     per call. ``name`` names the model in errors."""
 
-    def __init__(self, onnx_path, batch_size: int, threads: int = 1, seed: int = 0):
+    def __init__(self, onnx_path, batch_size: int, threads: int = 1, seed: int = 0,
+                 input_shapes: dict | None = None):
         self.ort = _ort()
         self.name = (os.fspath(onnx_path) if isinstance(onnx_path, (str, os.PathLike))
                      else "<onnx model>")
         self.batch_size, self.threads = int(batch_size), int(threads)
         model = prepare_for_runtime(onnx_path, seed)
+        from pyg_nar.networks.onnx_shapes import declare_input_shapes
+
+        # unresolved symbolic dims: the converter's error, with the --input-shape text that fixes it
+        declare_input_shapes(model.graph, input_shapes_of(model, self.batch_size, input_shapes,
+                                                          self.name))
         set_batch_size(model.graph, self.batch_size)
         self.payload = model.SerializeToString()
         session = self._session()
@@ -353,23 +361,28 @@ class _OrtJob:
 
 def measure_models(jobs: Iterable[tuple], threads: int = 1,
                    protocol: MeasureProtocol | None = None, seed: int = 0,
-                   on_round: Callable[[int, int], None] | None = None) -> list[Measurement]:
+                   on_round: Callable[[int, int], None] | None = None,
+                   input_shapes: dict | None = None) -> list[Measurement]:
     """Measure ``(onnx_path, batch_size)`` jobs by ``protocol``, their rounds interleaved
     (:func:`time_rounds`), on onnxruntime's CPU provider with ``threads`` intra-op threads and
     one inter-op thread (sequential execution, all graph optimisations). Each model goes
     through :func:`prepare_for_runtime` first (weight-stripped models get random weights); the
     first dimension of its data inputs is declared the job's batch size (a file exported at
-    batch 1 runs at any batch size unless it hard-codes it); inputs are random. Returns one
-    :class:`Measurement` per job."""
-    prepared = [_OrtJob(path, b, threads, seed) for path, b in jobs]
+    batch 1 runs at any batch size unless it hard-codes it); inputs are random.
+    ``input_shapes`` gives the shapes of inputs with unknown dimensions, as for
+    :func:`~pyg_nar.networks.from_onnx` (the batch size still sets their first dimension).
+    Returns one :class:`Measurement` per job."""
+    prepared = [_OrtJob(path, b, threads, seed, input_shapes) for path, b in jobs]
     return time_rounds(prepared, protocol, on_round=on_round)
 
 
 def measure_latency(onnx_path, batch_size: int = 1, threads: int = 1,
-                    protocol: MeasureProtocol | None = None, seed: int = 0) -> float:
+                    protocol: MeasureProtocol | None = None, seed: int = 0,
+                    input_shapes: dict | None = None) -> float:
     """Latency in milliseconds of one forward pass of a ``batch_size`` batch, measured by
     ``protocol`` (default :class:`MeasureProtocol`): :func:`measure_models` of one job."""
-    return measure_models([(onnx_path, batch_size)], threads, protocol, seed)[0].latency_ms
+    return measure_models([(onnx_path, batch_size)], threads, protocol, seed,
+                          input_shapes=input_shapes)[0].latency_ms
 
 
 # ---------------------------------------------------------------------- dataset folders
@@ -448,13 +461,14 @@ class _Writer:
 
 
 def _measure_jobs(jobs: list[tuple], threads: int, protocol: MeasureProtocol,
-                  bar) -> list[Measurement]:
-    """Measure ``(path, rel, batch_size, ...)`` jobs interleaved (:func:`time_rounds`); a
-    model onnxruntime cannot run is a ``ValueError`` naming the file and the batch size."""
+                  bar, shapes: dict | None = None) -> list[Measurement]:
+    """Measure ``(path, rel, batch_size, ...)`` jobs interleaved (:func:`time_rounds`), with
+    ``shapes[rel]`` input shapes where given; a model onnxruntime cannot run is a
+    ``ValueError`` naming the file and the batch size."""
     prepared = []
-    for path, _, b, *_ in jobs:
+    for path, rel, b, *_ in jobs:
         try:
-            prepared.append(_OrtJob(path, b, threads))
+            prepared.append(_OrtJob(path, b, threads, input_shapes=(shapes or {}).get(rel)))
         except OnnxGraphError:
             raise
         except Exception as e:  # noqa: BLE001  (onnxruntime raises many kinds)
@@ -469,11 +483,11 @@ def _measure_jobs(jobs: list[tuple], threads: int, protocol: MeasureProtocol,
 
 
 def _measure_chunk(writer: _Writer, chunk: list[tuple], threads: int,
-                   protocol: MeasureProtocol, bar) -> None:
+                   protocol: MeasureProtocol, bar, shapes: dict | None = None) -> None:
     """Measure ``(path, rel, batch_size, model_type)`` jobs interleaved and write their lines
     in order."""
     if chunk:
-        for (_, rel, b, mt), m in zip(chunk, _measure_jobs(chunk, threads, protocol, bar)):
+        for (_, rel, b, mt), m in zip(chunk, _measure_jobs(chunk, threads, protocol, bar, shapes)):
             writer.write(rel, b, mt, m)
 
 
@@ -572,14 +586,18 @@ def _measured(gt_path: str) -> tuple[set, int]:
 def measure_onnx_folder(src_dir: str, out_dir: str, batch_sizes: Iterable[int] = (1,),
                         threads: int = 1, protocol: MeasureProtocol | None = None,
                         platform: str | None = None, progress: bool = True,
-                        chunk: int = 16) -> str:
+                        chunk: int = 16, input_shapes: dict | None = None) -> str:
     """Measure every ``*.onnx`` file below ``src_dir`` (the user's own models) into an
     NNLQP-layout ``out_dir/gt.txt`` (with ``gt_spread.jsonl``), by ``protocol``, ``chunk``
     files at a time interleaved, resumably: lines already there are kept and skipped.
 
     The files stay where they are: ``gt.txt`` names them relative to ``out_dir``. A file's
     model type (5th column) is the name of its folder below ``src_dir`` (``"onnx"`` at the top).
-    Returns ``out_dir``.
+    ``input_shapes`` (``{input name: shape}``, ``--input-shape``) applies to every file that
+    has such an input; what each file was measured with is recorded in
+    ``out_dir/input_shapes.json`` (:data:`SHAPES_FILE`), so
+    :class:`~pyg_nar.datasets.NNLQP` converts it the same. Resuming with other shapes for a
+    file already measured is an error. Returns ``out_dir``.
     """
     import glob
 
@@ -594,6 +612,23 @@ def measure_onnx_folder(src_dir: str, out_dir: str, batch_sizes: Iterable[int] =
     batch_sizes = list(batch_sizes)
     platform = platform or f"cpu-ort-{threads}t"
     os.makedirs(out_dir, exist_ok=True)
+    done = _measured(osp.join(out_dir, GT_FILE))[0]
+    shapes_path = osp.join(out_dir, SHAPES_FILE)
+    recorded = read_input_shapes(out_dir)
+    for f in files:
+        rel = osp.relpath(f, out_dir)
+        shapes = {k: list(v) for k, v in input_shapes_for(f, input_shapes).items()}
+        old = recorded.get(rel)
+        if shapes and old != shapes and any(r[0] == rel for r in done):
+            raise ValueError(f"{f} was measured with input shapes {old or 'as declared'} "
+                             f"({shapes_path}); now {shapes} are given: measure into another "
+                             f"folder")
+        if shapes:  # else: as recorded (a resumed run need not repeat --input-shape)
+            recorded[rel] = shapes
+    if recorded:
+        with open(shapes_path + ".tmp", "w") as fh:
+            json.dump(recorded, fh, indent=1, sort_keys=True)
+        os.replace(shapes_path + ".tmp", shapes_path)
     writer = _Writer(out_dir, platform)
     from tqdm.auto import tqdm
 
@@ -612,7 +647,8 @@ def measure_onnx_folder(src_dir: str, out_dir: str, batch_sizes: Iterable[int] =
         if jobs:
             _check_protocol(out_dir, protocol, threads)
         for k in range(0, len(jobs), chunk * len(batch_sizes)):
-            _measure_chunk(writer, jobs[k:k + chunk * len(batch_sizes)], threads, protocol, bar)
+            _measure_chunk(writer, jobs[k:k + chunk * len(batch_sizes)], threads, protocol, bar,
+                           recorded)
     finally:
         writer.close()
         bar.close()
