@@ -71,15 +71,23 @@ def save_checkpoint(path_dir: str, model: nn.Module, transform=None,
     return path_dir
 
 
-def load_checkpoint(path_dir: str, map_location: str = "cpu"):
+def load_checkpoint(path_dir: str, map_location="cpu"):
     """Load a folder written by :func:`save_checkpoint`: ``(model, transform, info)``.
+
+    ``map_location`` is the device the model is built on and its weights are loaded onto,
+    whatever device they were saved from (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"auto"`` or a
+    :class:`torch.device`, see :func:`pyg_nar.devices.resolve_device`; a CUDA device where
+    there is none is a :class:`~pyg_nar.errors.DeviceError`). The transform always loads
+    onto the CPU, where transforms run.
 
     ``model`` is in eval mode; ``transform`` is ``None`` if none was saved, else the saved one
     as the model's ``upgrade_transform`` completes it (:class:`pyg_nar.models.Predictor`);
     ``info`` holds ``class``, ``config``, ``op_vocab``, ``metrics`` and ``extra``.
     """
+    from pyg_nar.devices import resolve_device
     from pyg_nar.models.registry import model_class
 
+    device = resolve_device(map_location)
     meta_path, weights_path = osp.join(path_dir, META_FILE), osp.join(path_dir, MODEL_FILE)
     for p in (meta_path, weights_path):
         if not osp.isfile(p):
@@ -95,11 +103,11 @@ def load_checkpoint(path_dir: str, map_location: str = "cpu"):
     except KeyError as e:
         raise CheckpointError(f"{meta_path}: {e.args[0]}") from None
     try:
-        model = cls(**config)
+        model = cls(**config).to(device)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{meta_path}: config does not fit {cls_name} ({e})") from None
     try:
-        state = torch.load(weights_path, map_location=map_location, weights_only=True)
+        state = torch.load(weights_path, map_location=device, weights_only=True)
     except Exception as e:  # noqa: BLE001  (any unreadable file)
         raise CheckpointError(f"{weights_path}: unreadable weights ({type(e).__name__}: {e})") from None
     try:
@@ -113,7 +121,7 @@ def load_checkpoint(path_dir: str, map_location: str = "cpu"):
     t_path = osp.join(path_dir, TRANSFORM_FILE)
     if osp.isfile(t_path):
         try:
-            transform = torch.load(t_path, weights_only=False)
+            transform = torch.load(t_path, map_location="cpu", weights_only=False)
         except Exception as e:  # noqa: BLE001
             raise CheckpointError(f"{t_path}: cannot load the transform ({type(e).__name__}: {e})") from None
     upgrade = getattr(model, "upgrade_transform", None)

@@ -8,8 +8,8 @@ input, ``RuntimeError`` for a damaged file), so ``except ValueError`` keeps work
 from __future__ import annotations
 
 __all__ = ["PygNarError", "ArchitectureError", "OnnxGraphError", "DataFileError",
-           "CheckpointError", "PipelineError", "FieldError", "UnknownOperatorWarning",
-           "TrainingDivergedError", "TrainingNote"]
+           "CheckpointError", "PipelineError", "FieldError", "DeviceError",
+           "TrainingDivergedError", "UnknownOperatorWarning", "TrainingNote"]
 
 
 class PygNarError(Exception):
@@ -49,16 +49,29 @@ class FieldError(PygNarError, KeyError, ValueError):
         return str(self.args[0]) if self.args else ""
 
 
-class UnknownOperatorWarning(UserWarning):
-    """An ONNX operator outside the operator vocabulary: its node gets the ``"Other"`` index
-    (a warning, not an error); the message names the model and the operators."""
+class DeviceError(PygNarError, ValueError):
+    """A device, precision or process setting this machine cannot honour (CUDA asked for where
+    there is none, an unknown device name, fp16 autocast on the CPU); the message names the
+    setting and what to use instead."""
 
 
 class TrainingDivergedError(PygNarError, FloatingPointError):
-    """Training whose loss kept diverging (became non-finite, or grew far above its best)
-    after every automatic restart at a lower learning rate; the message gives the epochs,
-    the losses and the learning rates tried. A :class:`FloatingPointError`, as a non-finite
-    loss was before."""
+    """The training loss became NaN or infinite; the message names the epoch and step where it
+    first did, the device and precision, whether the targets themselves were not finite, and
+    what to change (fp16's range ends at 65,504: bf16 or float32; a lower learning rate or
+    gradient clipping). Also a :class:`FloatingPointError`. Attributes ``epoch`` and ``step``
+    (1-based, the step within the epoch). Also raised by :class:`pyg_nar.guards.DivergenceGuard`
+    when a loss kept diverging (non-finite, or far above its lowest) after every automatic
+    restart at a lower learning rate; that message gives the epochs and losses tried."""
+
+    def __init__(self, message: str, epoch: int | None = None, step: int | None = None):
+        super().__init__(message)
+        self.epoch, self.step = epoch, step
+
+
+class UnknownOperatorWarning(UserWarning):
+    """An ONNX operator outside the operator vocabulary: its node gets the ``"Other"`` index
+    (a warning, not an error); the message names the model and the operators."""
 
 
 class TrainingNote(UserWarning):

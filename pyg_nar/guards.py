@@ -66,6 +66,12 @@ class DivergenceGuard:
         self.events: list[str] = []
         self._state = None
 
+    @property
+    def can_recover(self) -> bool:
+        """Whether a sound epoch was seen, so a diverged one can be rolled back (or, once the
+        restarts are spent, be reported with them)."""
+        return self._state is not None
+
     def diverged(self, loss: float) -> bool:
         """Whether an epoch whose mean loss is ``loss`` diverged."""
         return not math.isfinite(loss) or (math.isfinite(self.best_loss)
@@ -95,7 +101,7 @@ class DivergenceGuard:
                    else f"after {self.restarts} restarts")
             raise TrainingDivergedError(
                 f"fit: training diverged at epoch {epoch}: {what}, {why} ({tried}); lower "
-                f"the learning rate, or use a scale-free loss (loss='log_mse')")
+                f"the learning rate, or use a scale-free loss (loss='log_mse')", epoch=epoch)
         self.restarts += 1
         model_state, opt_state, sched_state, extra_state = copy.deepcopy(self._state)
         model.load_state_dict(model_state)

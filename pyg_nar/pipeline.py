@@ -25,8 +25,10 @@ import warnings
 import torch
 from torch_geometric.data import Data
 
+from pyg_nar import distributed as D
 from pyg_nar import metrics as M
 from pyg_nar.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from pyg_nar.devices import compile_model, resolve_device
 from pyg_nar.errors import DataFileError, PipelineError, TrainingNote
 from pyg_nar.recipes import check_job, dataset_task, load_dataset, missing_data
 from pyg_nar.splits import flowerformer_split, narformer_split
@@ -77,6 +79,7 @@ def score(pred, target, task: str, what: str = "test") -> dict[str, float]:
 def train(model: str, dataset: str, out: str, protocol: str = "narformer", train_size: float = 0.05,
           epochs: int = 100, seed: int = 0, cache: str = "data", num_val: int | None = None,
           train_pool: int | None = None, progress: bool = True, model_kwargs: dict | None = None,
+          device: str = "cpu", amp: str | None = None, compile: bool | str = False,
           **overrides) -> dict:
     """Train ``model`` on ``dataset`` and write a checkpoint folder ``out``.
 
@@ -84,44 +87,60 @@ def train(model: str, dataset: str, out: str, protocol: str = "narformer", train
     training recipe, with its settings for the dataset (:meth:`~pyg_nar.recipes.Recipe.
     settings`) below ``model_kwargs`` (the model's constructor, e.g. ``num_layers``) and
     ``overrides`` (:class:`~pyg_nar.training.TrainConfig`: ``batch_size``, ``lr``, ...).
+    ``device``, ``amp`` and ``compile`` are those of :class:`~pyg_nar.training.TrainConfig`
+    (:mod:`pyg_nar.devices`). Started by ``torchrun`` with several processes, it trains
+    data-parallel (:mod:`pyg_nar.distributed`); only the process of rank 0 writes files.
     Returns the metrics on the split's test (and held-out) part, also saved in ``out``.
     """
     recipe, spec = check_job(model, dataset)
+    resolve_device(device)  # a device this machine lacks fails before any work
     task = spec.task
     if osp.exists(osp.join(out, "model.pt")):
         raise PipelineError(f"{out} already holds a checkpoint; choose another --out or remove it")
     transform = recipe.transform(task, spec)
-    ds = load_dataset(dataset, cache, pre_transform=transform)
+    D.init_distributed(device=device)  # torchrun with several processes: data-parallel
+    with D.main_process_first():  # rank 0 builds the processed files, the others read them
+        ds = load_dataset(dataset, cache, pre_transform=transform)
     split = make_split(len(ds), protocol, train_size, seed, num_val, train_pool)
     paper_kwargs, paper_overrides = recipe.settings(dataset)
     torch.manual_seed(seed)
     net = recipe.build(ds[0], len(ds.op_vocab), task, **{**paper_kwargs, **(model_kwargs or {})})
     t0 = time.perf_counter()
     if recipe.config is None:  # closed form
+        net.to(resolve_device(device))
         net.fit(ds[split["train"]])
         history = None
     else:
         config = recipe.config(task, {**paper_overrides, "epochs": epochs, "seed": seed,
-                                      "progress": progress, **overrides})
-        history = fit(net, ds[split["train"]], ds[split["val"]], config).history
+                                      "progress": progress, "device": device, "amp": amp,
+                                      "compile": compile, **overrides})
+        fitted = fit(net, ds[split["train"]], ds[split["val"]], config)
+        history = fitted.history
     seconds = time.perf_counter() - t0
     results = {"train_seconds": round(seconds, 2)}
+    if history is not None and fitted.compile_seconds is not None:
+        results["compile_seconds"] = round(fitted.compile_seconds, 2)
     for part in ("test", "heldout"):
         if part in split:
-            pred = predict_values(net, ds[split[part]])
+            pred = predict_values(net, ds[split[part]], amp=amp, sharded=True)
             results[part] = score(pred, ds.y[split[part]], task, part)
     info = dict(model=model, dataset=dataset, task=task, protocol=protocol, train_size=train_size,
                 seed=seed, num_val=num_val, train_pool=train_pool, epochs=epochs,
                 split_sizes={k: len(v) for k, v in split.items()})
-    save_checkpoint(out, net, transform=transform, metrics=results, extra=info, op_vocab=list(ds.op_vocab))
-    if history is not None:
-        with open(osp.join(out, "history.json"), "w") as f:
-            json.dump(history, f, default=float)
+    if D.world_size() > 1:
+        info["processes"] = D.world_size()
+    if D.is_main_process():
+        save_checkpoint(out, net, transform=transform, metrics=results, extra=info,
+                        op_vocab=list(ds.op_vocab))
+        if history is not None:
+            with open(osp.join(out, "history.json"), "w") as f:
+                json.dump(history, f, default=float)
+    D.barrier()  # every process returns once the checkpoint is complete
     return {**info, **results}
 
 
-def _load(checkpoint: str):
-    model, transform, info = load_checkpoint(checkpoint)
+def _load(checkpoint: str, device: str = "cpu"):
+    model, transform, info = load_checkpoint(checkpoint, map_location=device)
     extra = info.get("extra") or {}
     if "task" not in extra:
         raise CheckpointError(f"{checkpoint}: not written by `pyg-nar train` (no dataset/task recorded)")
@@ -130,12 +149,16 @@ def _load(checkpoint: str):
 
 # ----------------------------------------------------------------------------------- evaluate
 def evaluate(checkpoint: str, dataset: str | None = None, split: str = "test", out: str | None = None,
-             cache: str = "data", plot: bool = True) -> dict:
+             cache: str = "data", plot: bool = True, device: str = "cpu", amp: str | None = None,
+             compile: bool | str = False) -> dict:
     """Score a checkpoint on ``split`` (``test``, ``heldout``, ``val``, ``train`` or ``all``) of
     ``dataset`` (default: the one it was trained on, with the same split). Writes
     ``eval_<split>.json`` and ``eval_<split>.png`` (predicted vs. true) into ``out`` (default:
-    the checkpoint folder); the training metrics in ``metrics.json`` stay as they were."""
-    model, transform, info, extra = _load(checkpoint)
+    the checkpoint folder); the training metrics in ``metrics.json`` stay as they were.
+    ``device``, ``amp``, ``compile``: where and how the model predicts (:mod:`pyg_nar.devices`)."""
+    model, transform, info, extra = _load(checkpoint, device)
+    if compile:
+        compile_model(model, compile)
     dataset = dataset or extra["dataset"]
     task = dataset_task(dataset)
     if task != extra["task"]:
@@ -151,7 +174,7 @@ def evaluate(checkpoint: str, dataset: str | None = None, split: str = "test", o
         if split not in parts:
             raise PipelineError(f"split {split!r} does not exist here; choose one of {', '.join(parts)} or all")
         idx = parts[split]
-    pred = predict_values(model, ds[idx])
+    pred = predict_values(model, ds[idx], amp=amp)
     true = ds.y[idx]
     result = dict(checkpoint=checkpoint, dataset=dataset, split=split, num_archs=len(idx),
                   **score(pred, true, task, split))
@@ -206,7 +229,8 @@ def _input_graph(item: str, batch_size: int | None, input_shapes: dict | None = 
 
 
 def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None,
-            input_shapes: dict | None = None) -> list[dict]:
+            input_shapes: dict | None = None, device: str = "cpu",
+            amp: str | None = None) -> list[dict]:
     """Predict each input (ONNX file or NB201 arch string) with a checkpoint.
 
     ``input_shapes`` (``{graph input name: shape}``) gives the shapes of ONNX inputs with
@@ -214,11 +238,12 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None,
     older ONNX operator vocabulary (:data:`~pyg_nar.networks.vocab.ONNX_OP_VOCABS`) scores
     graphs mapped to it (:func:`~pyg_nar.networks.op_remap`). Rows hold ``input`` and
     ``prediction`` (accuracy in percent, latency in ms) and, for ONNX inputs, ``mflops`` and
-    ``mparams`` from the graph's static features."""
+    ``mparams`` from the graph's static features. ``device``, ``amp``: where and how the model
+    predicts (:mod:`pyg_nar.devices`)."""
     from pyg_nar.datasets.nasbench201 import NB201_VOCAB
     from pyg_nar.networks import onnx_op_vocab, op_remap, vocab_version
 
-    model, transform, info, extra = _load(checkpoint)
+    model, transform, info, extra = _load(checkpoint, device)
     vocab = list(info.get("op_vocab") or [])
     graphs, rows, used = [], [], set()
     for item in inputs:
@@ -238,7 +263,7 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None,
     if unused:
         raise PipelineError(f"--input-shape names {', '.join(map(repr, unused))}, an input of none "
                             f"of the ONNX files given")
-    pred = predict_values(model, graphs)
+    pred = predict_values(model, graphs, amp=amp)
     for row, p in zip(rows, pred.tolist()):
         row["prediction"] = 100 * p if extra["task"] == "accuracy" else p
     return rows
@@ -314,14 +339,17 @@ def latency_verdict(rows: list[dict]) -> str:
 
 def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 60,
                nb201: bool | None = None, nb201_epochs: dict | None = None, cache: str = "data",
-               progress: bool = True, log=print) -> dict:
+               progress: bool = True, log=print, device: str = "cpu", amp: str | None = None,
+               compile: bool | str = False) -> dict:
     """The main job: measure a small latency dataset of this machine from the model zoo, train
     latency predictors on it and compare their held-out MAPE / Acc(10%) with the FLOPs
     baseline; then, where the NAS-Bench data is present (``nb201=None``: if it is found), train
     NAR-Former and FlowerFormer on 781 NB201 cells (5%, NAR-Former protocol) and report
     Kendall's tau on all 15,625 cells and on the held-out ones.
 
-    ``nb201_epochs``: model -> epochs (default :data:`QUICKSTART_NB201_EPOCHS`).
+    ``nb201_epochs``: model -> epochs (default :data:`QUICKSTART_NB201_EPOCHS`). ``device``,
+    ``amp``, ``compile``: where and how the predictors train (:func:`train`); the latency
+    measurements always run on this machine's CPU (onnxruntime).
     Measurements in ``out/zoo`` are kept and resumed; every run's checkpoints go to a new
     ``out/run-K``. Returns ``{"latency": rows, "verdict": latency_verdict(rows),
     "nb201": rows}``. Whether the NB201 data is
@@ -345,7 +373,7 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
     for model in QUICKSTART_LATENCY_MODELS:
         res = train(model, f"nnlqp:{zoo}", osp.join(run_dir, model), protocol="flowerformer",
                     train_size=0.7, num_val=max(2, per_family), epochs=epochs,  # val: 10% of 10 families
-                    progress=progress)
+                    progress=progress, device=device, amp=amp, compile=compile)
         rows.append({"model": model, "test graphs": res["split_sizes"]["test"],
                      "MAPE %": 100 * res["test"]["mape"], "Acc(10%) %": 100 * res["test"]["acc_10"],
                      "train s": res["train_seconds"]})
@@ -358,7 +386,7 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
             log(f"[3/3] {model} on 781 NAS-Bench-201 cells (NAR-Former protocol, {n_epochs} epochs)")
             res = train(model, "nasbench201", osp.join(run_dir, f"{model}-nb201"),
                         protocol="narformer", train_size=781, epochs=n_epochs, cache=cache,
-                        progress=progress)
+                        progress=progress, device=device, amp=amp, compile=compile)
             result["nb201"].append({"model": model, "train cells": 781, "epochs": n_epochs,
                                     "tau (all 15,625)": res["test"]["kendall_tau"],
                                     "tau (held-out)": res["heldout"]["kendall_tau"],

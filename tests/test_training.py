@@ -202,7 +202,7 @@ def test_a_loss_that_keeps_diverging_is_a_named_error():
             fit(model, graphs, None, config)
     assert isinstance(e.value, PygNarError) and isinstance(e.value, FloatingPointError)
     # with the guard off, the first non-finite loss stops training as before
-    with pytest.raises(FloatingPointError, match="loss became nan at epoch 2"):
+    with pytest.raises(FloatingPointError, match="loss became NaN or infinite at step 1 of 2 in epoch 2"):
         fit(Scaled(nan_calls=set(range(3, 100))), graphs, None,
             cfg(epochs=3, batch_size=4, loss="log_mse", divergence_factor=None))
 
