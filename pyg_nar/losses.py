@@ -122,8 +122,9 @@ NEAR_ZERO = 0.01
 def screen_targets(target: Tensor, loss: str) -> tuple[Tensor, str | None]:
     """Which targets the base loss ``loss`` can learn from: ``(keep mask, message)``.
 
-    * not finite (NaN, inf): dropped, whatever the loss;
-    * for the latency losses (:data:`LATENCY_LOSSES`): ``<= 0`` (zero, negative) dropped,
+    * for the latency losses (:data:`LATENCY_LOSSES`) only (a NaN accuracy or score is left
+      to :func:`~pyg_nar.training.fit`'s error, which says to clean the dataset): not finite
+      (NaN, inf) dropped; ``<= 0`` (zero, negative) dropped,
       they have no relative error and no logarithm; near zero (below :data:`NEAR_ZERO` times
       the median of the positive targets) dropped too: a latency a hundred times below the
       median is a measurement artefact (raspi4's and pixel3's NB201 cells without an
@@ -135,25 +136,27 @@ def screen_targets(target: Tensor, loss: str) -> tuple[Tensor, str | None]:
     :obj:`None` when every target is kept.
     """
     y = target.reshape(-1).double()
+    keep = torch.ones_like(y, dtype=torch.bool)
+    if loss not in LATENCY_LOSSES:  # a NaN score stays: fit's error names it (clean the data)
+        return keep, None
     keep = torch.isfinite(y)
     parts = []
     bad = int((~keep).sum())
     if bad:
         parts.append(f"{bad} not finite (NaN or inf)")
-    if loss in LATENCY_LOSSES:
-        nonpos = keep & (y <= 0)
-        if int(nonpos.sum()):
-            zero = int((nonpos & (y == 0)).sum())
-            parts.append(f"{int(nonpos.sum())} <= 0 ({zero} zero, {int(nonpos.sum()) - zero} "
-                         f"negative)")
-            keep &= ~nonpos
-        if bool(keep.any()):
-            median = float(y[keep].median())
-            near = keep & (y < NEAR_ZERO * median)
-            if int(near.sum()):
-                parts.append(f"{int(near.sum())} near zero (< {NEAR_ZERO:g} x the median "
-                             f"{median:.4g}; smallest {float(y[near].min()):.4g})")
-                keep &= ~near
+    nonpos = keep & (y <= 0)
+    if int(nonpos.sum()):
+        zero = int((nonpos & (y == 0)).sum())
+        parts.append(f"{int(nonpos.sum())} <= 0 ({zero} zero, {int(nonpos.sum()) - zero} "
+                     f"negative)")
+        keep &= ~nonpos
+    if bool(keep.any()):
+        median = float(y[keep].median())
+        near = keep & (y < NEAR_ZERO * median)
+        if int(near.sum()):
+            parts.append(f"{int(near.sum())} near zero (< {NEAR_ZERO:g} x the median "
+                         f"{median:.4g}; smallest {float(y[near].min()):.4g})")
+            keep &= ~near
     if not parts:
         return keep, None
     return keep, f"{len(y)} targets: {'; '.join(parts)}: dropped, {int(keep.sum())} kept"
