@@ -4,6 +4,7 @@ from pyg_nar.models.base import Predictor
 from pyg_nar.models.registry import MODELS, model_class, register_model
 from pyg_nar.models.flops_regression import FLOPsRegression
 from pyg_nar.models.flowerformer import FlowerFormer
+from pyg_nar.models.kernel_sum import KernelSum
 from pyg_nar.models.narformer import NARFormer
 from pyg_nar.models.narformer_v2 import NARFormerV2
 from pyg_nar.models.nnlp import NNLP
@@ -12,5 +13,5 @@ from pyg_nar.models.nnformer import NNFormer
 from pyg_nar.models.zero_cost import ProxyFusion, ScoreEnsemble, ZeroCostPredictor
 
 __all__ = ["MODELS", "Predictor", "model_class", "register_model", "NARFormer", "NARFormerV2",
-           "NNLP", "FLOPsRegression", "FlowerFormer", "GNN", "NNFormer", "ZeroCostPredictor",
-           "ProxyFusion", "ScoreEnsemble"]
+           "NNLP", "FLOPsRegression", "FlowerFormer", "KernelSum", "GNN", "NNFormer",
+           "ZeroCostPredictor", "ProxyFusion", "ScoreEnsemble"]
