@@ -77,7 +77,8 @@ def cmd_train(args) -> None:
     over = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
     result = pipeline.train(args.model, args.dataset, args.out, protocol=args.protocol,
                             train_size=args.train_size, epochs=args.epochs, seed=args.seed,
-                            num_val=args.num_val, cache=args.cache, progress=not args.quiet, **over)
+                            num_val=args.num_val, cache=args.cache, progress=not args.quiet,
+                            overwrite=args.overwrite, **over)
     print(f"trained {args.model} on {args.dataset} ({result['split_sizes']['train']} architectures, "
           f"{result['train_seconds']:.1f} s) -> {args.out}")
     _print_table(_metric_rows(result))
@@ -96,7 +97,8 @@ def cmd_evaluate(args) -> None:
     _start_torch(args)
     from pyg_nar import pipeline
 
-    result = pipeline.evaluate(args.checkpoint, args.dataset, args.split, args.out, cache=args.cache)
+    result = pipeline.evaluate(args.checkpoint, args.dataset, args.split, args.out, cache=args.cache,
+                               overwrite=args.overwrite)
     _print_table([{k: v for k, v in result.items() if k not in ("checkpoint", "plot", "json")}])
     print(f"saved {result['json']}" +
           (f" and {result['plot']}" if result.get("plot") else " (no plot: matplotlib is not installed)"))
@@ -228,6 +230,11 @@ SHARED_OPTIONS = [
      ("train", "evaluate", "search", "quickstart", "info")),
     (("--quiet",), dict(action="store_true", help="no progress bars"),
      ("train", "measure", "search", "quickstart")),
+    (("--overwrite",), dict(action="store_true",
+                            help="replace what --out already holds from an earlier run (train: "
+                                 "a checkpoint folder; evaluate: eval_SPLIT.json/.png); a file "
+                                 "or a folder of other files is never replaced"),
+     ("train", "evaluate")),
 ]
 
 
@@ -246,7 +253,8 @@ def _add_train(q) -> None:
     q.add_argument("dataset", help="NAME or NAME:OPTION (list below), e.g. nasbench201, "
                                    "nasbench_graph:cora, nb201-latency:gold_6226, nnlqp:FOLDER")
     q.add_argument("--out", required=True, metavar="DIR",
-                   help="checkpoint folder to create (required; never overwritten)")
+                   help="checkpoint folder to create: new or empty (required; an earlier "
+                        "checkpoint is replaced only with --overwrite)")
     q.add_argument("--protocol", default="narformer", choices=["narformer", "flowerformer"],
                    help="narformer: first K of a seeded permutation train, the next 200 "
                         "validate, tau on all; flowerformer: pool x ratio train, 40 validate, "
@@ -271,7 +279,8 @@ def _add_evaluate(q) -> None:
                    help="architectures scored: a part of the training run's split (heldout: "
                         "those not trained on, narformer protocol), or all")
     q.add_argument("--out", metavar="DIR",
-                   help="folder for eval_SPLIT.json and .png (default: the checkpoint folder)")
+                   help="folder for eval_SPLIT.json and .png (default: the checkpoint folder; "
+                        "existing ones are replaced only with --overwrite)")
 
 
 def _add_predict(q) -> None:

@@ -25,17 +25,24 @@ import torch
 from torch_geometric.data import Data
 
 from pyg_nar import metrics as M
-from pyg_nar.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from pyg_nar.errors import DataFileError, PipelineError
-from pyg_nar.recipes import check_job, dataset_task, load_dataset, missing_data
-from pyg_nar.splits import flowerformer_split, narformer_split
+from pyg_nar.checkpoint import (CheckpointError, check_checkpoint_folder, load_checkpoint,
+                                save_checkpoint)
+from pyg_nar.errors import ArgumentError, DataFileError, OutputExistsError, PipelineError
+from pyg_nar.recipes import DATASETS, check_job, dataset_task, load_dataset, missing_data
+from pyg_nar.splits import MAX_SEED, flowerformer_split, narformer_split
 from pyg_nar.training import fit, predict as predict_values
+from pyg_nar.utils.arguments import check_choice, check_int, check_number
+from pyg_nar.utils.files import write_atomic, write_text
 
 __all__ = ["load_dataset", "dataset_task", "make_split", "train", "evaluate", "predict",
-           "measure", "fresh_run_dir", "PipelineError"]
+           "measure", "measure_folder", "fresh_run_dir", "PipelineError"]
 
 
 # ------------------------------------------------------------------------------------- splits
+#: The split protocols of :func:`make_split`.
+PROTOCOLS = ("narformer", "flowerformer")
+
+
 def make_split(num_archs: int, protocol: str, train_size: float, seed: int, num_val: int | None = None,
                train_pool: int | None = None) -> dict[str, torch.Tensor]:
     """``protocol``: ``"narformer"`` (test = every architecture; ``heldout`` = the others) or
@@ -47,7 +54,7 @@ def make_split(num_archs: int, protocol: str, train_size: float, seed: int, num_
     if protocol == "flowerformer":
         return flowerformer_split(num_archs, train_size, train_pool or num_archs,
                                   40 if num_val is None else num_val, seed)
-    raise PipelineError(f"unknown protocol {protocol!r}; choose narformer or flowerformer")
+    raise PipelineError(f"unknown protocol {protocol!r}; choose {' or '.join(PROTOCOLS)}")
 
 
 def score(pred, target, task: str) -> dict[str, float]:
@@ -64,7 +71,7 @@ def score(pred, target, task: str) -> dict[str, float]:
 def train(model: str, dataset: str, out: str, protocol: str = "narformer", train_size: float = 0.05,
           epochs: int = 100, seed: int = 0, cache: str = "data", num_val: int | None = None,
           train_pool: int | None = None, progress: bool = True, model_kwargs: dict | None = None,
-          **overrides) -> dict:
+          overwrite: bool = False, **overrides) -> dict:
     """Train ``model`` on ``dataset`` and write a checkpoint folder ``out``.
 
     The model's :class:`~pyg_nar.recipes.Recipe` gives the transform, the model and the
@@ -72,11 +79,16 @@ def train(model: str, dataset: str, out: str, protocol: str = "narformer", train
     settings`) below ``model_kwargs`` (the model's constructor, e.g. ``num_layers``) and
     ``overrides`` (:class:`~pyg_nar.training.TrainConfig`: ``batch_size``, ``lr``, ...).
     Returns the metrics on the split's test (and held-out) part, also saved in ``out``.
+
+    Every argument is checked first (:class:`~pyg_nar.errors.ArgumentError`), then ``out``
+    (:func:`~pyg_nar.checkpoint.check_checkpoint_folder`: new or empty, or a checkpoint
+    folder with ``overwrite=True``; never a file or a folder of other files), before any work.
     """
+    _check_train_arguments(locals())
+    out = os.fspath(out)
     recipe, spec = check_job(model, dataset)
     task = spec.task
-    if osp.exists(osp.join(out, "model.pt")):
-        raise PipelineError(f"{out} already holds a checkpoint; choose another --out or remove it")
+    check_checkpoint_folder(out, overwrite)
     transform = recipe.transform(task, spec)
     ds = load_dataset(dataset, cache, pre_transform=transform)
     split = make_split(len(ds), protocol, train_size, seed, num_val, train_pool)
@@ -100,28 +112,95 @@ def train(model: str, dataset: str, out: str, protocol: str = "narformer", train
     info = dict(model=model, dataset=dataset, task=task, protocol=protocol, train_size=train_size,
                 seed=seed, num_val=num_val, train_pool=train_pool, epochs=epochs,
                 split_sizes={k: len(v) for k, v in split.items()})
-    save_checkpoint(out, net, transform=transform, metrics=results, extra=info, op_vocab=list(ds.op_vocab))
-    if history is not None:
-        with open(osp.join(out, "history.json"), "w") as f:
-            json.dump(history, f, default=float)
+    save_checkpoint(out, net, transform=transform, metrics=results, extra=info,
+                    op_vocab=list(ds.op_vocab), overwrite=overwrite,
+                    files=None if history is None else {"history.json": history})
     return {**info, **results}
 
 
+def _check_train_arguments(args: dict) -> None:
+    where = "pyg_nar.pipeline.train"
+    for name in ("model", "dataset", "cache"):
+        if not isinstance(args[name], str):
+            raise ArgumentError(f"{where}: {name} must be a string, got {type(args[name]).__name__}")
+    if not isinstance(args["out"], (str, os.PathLike)):
+        raise ArgumentError(f"{where}: out must be a path, got {type(args['out']).__name__}")
+    check_choice(args["protocol"], "protocol", where, PROTOCOLS)
+    check_number(args["train_size"], "train_size", where, 0, None, open_low=True)
+    check_int(args["epochs"], "epochs", where, 1, 10 ** 7)
+    check_int(args["seed"], "seed", where, 0, MAX_SEED)
+    check_int(args["num_val"], "num_val", where, 0, none=True)
+    check_int(args["train_pool"], "train_pool", where, 1, none=True)
+    for name in ("progress", "overwrite"):
+        if not isinstance(args[name], bool):
+            raise ArgumentError(f"{where}: {name} must be True or False, got {args[name]!r}")
+    if args["model_kwargs"] is not None and not isinstance(args["model_kwargs"], dict):
+        raise ArgumentError(f"{where}: model_kwargs must be a dict of constructor arguments")
+
+
+#: What ``pyg-nar train`` records in a checkpoint's ``metrics.json`` (``extra``) and
+#: :func:`evaluate` / :func:`predict` read back: name -> the types it may have.
+TRAIN_RECORD = {"dataset": str, "task": str, "protocol": str, "train_size": (int, float),
+                "seed": int, "num_val": (int, type(None)), "train_pool": (int, type(None))}
+
+
 def _load(checkpoint: str):
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        raise ArgumentError(f"checkpoint must be a folder path, got {type(checkpoint).__name__}")
+    checkpoint = os.fspath(checkpoint)
     model, transform, info = load_checkpoint(checkpoint)
     extra = info.get("extra") or {}
     if "task" not in extra:
         raise CheckpointError(f"{checkpoint}: not written by `pyg-nar train` (no dataset/task recorded)")
+    where = osp.join(checkpoint, "metrics.json")
+    for key, types in TRAIN_RECORD.items():
+        value = extra.get(key)
+        if not isinstance(value, types) or isinstance(value, bool):
+            names = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+            raise CheckpointError(f"{where}: extra.{key} must be {names}, got {str(value)[:40]!r}")
+    if extra["task"] not in ("accuracy", "latency"):
+        raise CheckpointError(f"{where}: extra.task must be accuracy or latency, got {extra['task'][:40]!r}")
+    try:
+        dataset_task(extra["dataset"])
+    except PipelineError as e:
+        raise CheckpointError(f"{where}: extra.dataset: {e}") from None
+    try:
+        check_choice(extra["protocol"], "extra.protocol", where, PROTOCOLS)
+        check_number(extra["train_size"], "extra.train_size", where, 0, None, open_low=True)
+        check_int(extra["seed"], "extra.seed", where, 0, MAX_SEED)
+        check_int(extra["num_val"], "extra.num_val", where, 0, none=True)
+        check_int(extra["train_pool"], "extra.train_pool", where, 1, none=True)
+    except ArgumentError as e:
+        raise CheckpointError(str(e)) from None
     return model, transform, info, extra
 
 
 # ----------------------------------------------------------------------------------- evaluate
+#: The splits :func:`evaluate` scores.
+EVAL_SPLITS = ("test", "heldout", "val", "train", "all")
+
+
 def evaluate(checkpoint: str, dataset: str | None = None, split: str = "test", out: str | None = None,
-             cache: str = "data", plot: bool = True) -> dict:
+             cache: str = "data", plot: bool = True, overwrite: bool = False) -> dict:
     """Score a checkpoint on ``split`` (``test``, ``heldout``, ``val``, ``train`` or ``all``) of
     ``dataset`` (default: the one it was trained on, with the same split). Writes
     ``eval_<split>.json`` and ``eval_<split>.png`` (predicted vs. true) into ``out`` (default:
-    the checkpoint folder); the training metrics in ``metrics.json`` stay as they were."""
+    the checkpoint folder); the training metrics in ``metrics.json`` stay as they were.
+
+    Checked before any work: an existing ``eval_<split>.json`` / ``.png`` is replaced only
+    with ``overwrite=True`` (else :class:`~pyg_nar.errors.OutputExistsError`), and ``out``
+    must not be a file. Each file is written to a temporary sibling and renamed."""
+    where = "pyg_nar.pipeline.evaluate"
+    check_choice(split, "split", where, EVAL_SPLITS)
+    for name, value in (("dataset", dataset), ("out", out), ("cache", cache)):
+        if value is not None and not isinstance(value, (str, os.PathLike)):
+            raise ArgumentError(f"{where}: {name} must be a string, got {type(value).__name__}")
+    for name, value in (("plot", plot), ("overwrite", overwrite)):
+        if not isinstance(value, bool):
+            raise ArgumentError(f"{where}: {name} must be True or False, got {value!r}")
+    out = os.fspath(out or checkpoint)
+    outputs = [osp.join(out, f"eval_{split}.json")] + ([osp.join(out, f"eval_{split}.png")] if plot else [])
+    _check_output_files(out, outputs, overwrite)
     model, transform, info, extra = _load(checkpoint)
     dataset = dataset or extra["dataset"]
     task = dataset_task(dataset)
@@ -142,14 +221,25 @@ def evaluate(checkpoint: str, dataset: str | None = None, split: str = "test", o
     true = ds.y[idx]
     result = dict(checkpoint=checkpoint, dataset=dataset, split=split, num_archs=len(idx),
                   **score(pred, true, task))
-    out = out or checkpoint
     os.makedirs(out, exist_ok=True)
-    result["json"] = osp.join(out, f"eval_{split}.json")
+    result["json"] = outputs[0]
     if plot:
-        result["plot"] = _plot(pred, true, task, result, osp.join(out, f"eval_{split}.png"))
-    with open(result["json"], "w") as f:
-        json.dump(result, f, indent=2)
+        result["plot"] = _plot(pred, true, task, result, outputs[1])
+    text = json.dumps(result, indent=2)
+    write_text(result["json"], text)
     return result
+
+
+def _check_output_files(folder: str, paths: list[str], overwrite: bool) -> None:
+    """Before any work: ``folder`` is not a file, and no file of ``paths`` exists (unless
+    ``overwrite``) or is something other than a file."""
+    if osp.lexists(folder) and not osp.isdir(folder):
+        raise OutputExistsError(f"{folder}: exists and is not a folder; choose another --out")
+    for path in paths:
+        if osp.lexists(path) and (not overwrite or not osp.isfile(path) or osp.islink(path)):
+            raise OutputExistsError(f"{path}: exists; pass --overwrite (overwrite=True) to replace "
+                                    f"it, or choose another --out" if osp.isfile(path) else
+                                    f"{path}: exists and is not a file; choose another --out")
 
 
 def _plot(pred, true, task, result, path) -> str | None:
@@ -170,7 +260,7 @@ def _plot(pred, true, task, result, path) -> str | None:
              else f"MAPE {100 * result['mape']:.2f}%  Acc(10%) {100 * result['acc_10']:.1f}%")
     ax.set_title(f"{result['dataset']} / {result['split']} ({result['num_archs']})\n{title}")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)
     return path
 
@@ -187,6 +277,10 @@ def _input_graph(item: str, batch_size: int | None) -> tuple[Data, str]:
     return from_onnx(item, batch_size=batch_size), "onnx"
 
 
+#: The largest batch size :func:`predict` sets as the ONNX inputs' first dimension.
+MAX_BATCH = 2 ** 16
+
+
 def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -> list[dict]:
     """Predict each input (ONNX file or NB201 arch string) with a checkpoint.
 
@@ -195,6 +289,14 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
     from pyg_nar.datasets.nasbench201 import NB201_VOCAB
     from pyg_nar.onnx import onnx_op_vocab
 
+    where = "pyg_nar.pipeline.predict"
+    if isinstance(inputs, (str, os.PathLike)) or not isinstance(inputs, (list, tuple)) or not all(
+            isinstance(item, (str, os.PathLike)) for item in inputs):
+        raise ArgumentError(f"{where}: inputs must be a list of ONNX paths or NB201 arch strings")
+    if not inputs:
+        raise ArgumentError(f"{where}: no inputs to predict")
+    check_int(batch_size, "batch_size", where, 1, MAX_BATCH, none=True)
+    inputs = [os.fspath(item) for item in inputs]
     model, transform, info, extra = _load(checkpoint)
     vocab = list(info.get("op_vocab") or [])
     graphs, rows = [], []
@@ -221,22 +323,72 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
             progress: bool = True, onnx_dir: str | None = None) -> str:
     """Measure a latency dataset of this machine from :mod:`pyg_nar.zoo`, or from the ONNX
     files below ``onnx_dir`` (resumable: a re-run keeps what ``gt.txt`` holds and continues).
-    Returns ``out``; load it as ``nnlqp:<out>``."""
+    Returns ``out``; load it as ``nnlqp:<out>``.
+
+    Nothing is overwritten (:func:`measure_folder`, checked before any work): a new folder is
+    built in a temporary sibling (``.NAME.partial``, resumed by a re-run) and renamed to
+    ``out`` when complete; a measured folder (one with a ``gt.txt``) is resumed, only
+    appended to.
+    """
     from pyg_nar import zoo
     from pyg_nar.latency import build_latency_dataset, measure_onnx_folder
 
+    where = "pyg_nar.pipeline.measure"
+    if families is not None and (isinstance(families, str) or not all(isinstance(f, str) for f in families)):
+        raise ArgumentError(f"{where}: families must be a list of family names")
+    for name, value, hi in (("per_family", per_family, 10 ** 5), ("threads", threads, 1024),
+                            ("repeats", repeats, 10 ** 6)):
+        check_int(value, name, where, 1, hi)
+    check_int(seed, "seed", where, 0, MAX_SEED)
+    if isinstance(batch_sizes, (str, int)) or not batch_sizes:
+        raise ArgumentError(f"{where}: batch_sizes must be a list of batch sizes")
+    for b in batch_sizes:
+        check_int(b, "batch_sizes", where, 1, MAX_BATCH)
     if onnx_dir is not None:
         if not osp.isdir(onnx_dir):
             raise PipelineError(f"{onnx_dir}: no such folder")
-        return measure_onnx_folder(onnx_dir, out, batch_sizes=batch_sizes, threads=threads,
-                                   repeats=repeats, progress=progress)
+    else:
+        unknown = sorted(set(families or []) - set(zoo.FAMILIES))
+        if unknown:
+            raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.FAMILIES)}")
+    out = os.fspath(out)
+    folder = measure_folder(out, onnx_dir)
+    if onnx_dir is not None:
+        measure_onnx_folder(onnx_dir, folder, batch_sizes=batch_sizes, threads=threads,
+                            repeats=repeats, progress=progress)
+    else:
+        build_latency_dataset(folder, families, per_family=per_family, seed=seed,
+                              batch_sizes=batch_sizes, threads=threads, repeats=repeats,
+                              progress=progress)
+    if folder != out:
+        try:
+            os.rename(folder, out)  # onto a missing path or an empty folder only
+        except OSError:
+            raise OutputExistsError(f"{out}: appeared while it was measured; the measurements "
+                                    f"are in {folder}") from None
+    return out
 
-    unknown = sorted(set(families or []) - set(zoo.FAMILIES))
-    if unknown:
-        raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.FAMILIES)}")
-    return build_latency_dataset(out, families, per_family=per_family, seed=seed,
-                                 batch_sizes=batch_sizes, threads=threads, repeats=repeats,
-                                 progress=progress)
+
+def measure_folder(out: str, onnx_dir: str | None = None) -> str:
+    """Where :func:`measure` writes for ``out``, checked before any work: ``out`` itself if it
+    is a measured folder (it has a ``gt.txt``: resumed, only appended to) or holds
+    ``onnx_dir`` (only a new ``gt.txt`` is written there); else, for a missing or empty
+    ``out``, its temporary sibling ``.NAME.partial`` (renamed to ``out`` when complete). An
+    existing file or a folder of other files is an :class:`~pyg_nar.errors.OutputExistsError`."""
+    gt = DATASETS["nnlqp"].folder_file
+    if osp.lexists(out) and (not osp.isdir(out) or osp.islink(out)):
+        raise OutputExistsError(f"{out}: exists and is not a folder; choose another --out")
+    if osp.isfile(osp.join(out, gt)):
+        return out
+    if osp.isdir(out) and os.listdir(out):
+        inside = onnx_dir is not None and not osp.relpath(osp.realpath(onnx_dir),
+                                                          osp.realpath(out)).startswith("..")
+        if inside and not osp.lexists(osp.join(out, gt)):
+            return out
+        raise OutputExistsError(f"{out}: a folder with other files and no {gt}; pyg-nar measure "
+                                f"writes a new folder or resumes one it measured; choose another --out")
+    parent, name = osp.split(osp.abspath(out))
+    return osp.join(parent, f".{name}.partial")
 
 
 # --------------------------------------------------------------------------------- quickstart
@@ -271,7 +423,19 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
     :class:`~pyg_nar.errors.DataFileError` before any work, with ``nb201=None`` one line of
     ``log`` saying which files were looked for, where, and how to set ``PYG_NAR_DATA``.
     """
+    where = "pyg_nar.pipeline.quickstart"
+    check_int(per_family, "per_family", where, 1, 10 ** 5)
+    check_int(epochs, "epochs", where, 1, 10 ** 7)
+    if nb201 is not None and not isinstance(nb201, bool):
+        raise ArgumentError(f"{where}: nb201 must be True, False or None, got {nb201!r}")
     nb201_epochs = dict(QUICKSTART_NB201_EPOCHS if nb201_epochs is None else nb201_epochs)
+    for model, n in nb201_epochs.items():
+        check_choice(model, "nb201_epochs", where, tuple(QUICKSTART_NB201_EPOCHS))
+        check_int(n, f"nb201_epochs[{model!r}]", where, 1, 10 ** 7)
+    out = os.fspath(out)
+    if osp.lexists(out) and not osp.isdir(out):
+        raise OutputExistsError(f"{out}: exists and is not a folder; choose another --out")
+    measure_folder(osp.join(out, "zoo"))  # before any work: the measurements' folder is usable
     no_nb201 = missing_data("nasbench201")
     if nb201 and no_nb201:
         raise DataFileError(no_nb201)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Optional
 
 import numpy as np
@@ -32,7 +32,9 @@ from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
 from pyg_nar import metrics as M
+from pyg_nar.errors import ArgumentError
 from pyg_nar.losses import BASE_LOSSES, PredictorLoss
+from pyg_nar.utils.arguments import check_arguments, check_int, check_number
 
 __all__ = ["TrainConfig", "FitResult", "fit", "predict", "seed_everything", "param_groups",
            "SELECT_METRICS"]
@@ -90,6 +92,16 @@ class TrainConfig:
         return cls(**{**base, **overrides})
 
     def __post_init__(self):
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        check_arguments(TrainConfig, values, "TrainConfig")  # types, from the annotations
+        for name, lo, hi in (("epochs", 1, 10 ** 7), ("batch_size", 1, 2 ** 31 - 1),
+                             ("eval_every", 1, None), ("eval_batch_size", 1, 2 ** 31 - 1),
+                             ("seed", 0, 2 ** 63 - 1)):
+            check_int(values[name], name, "TrainConfig", lo, hi)
+        check_number(self.lr, "lr", "TrainConfig", 0, None, open_low=True)
+        for name in ("weight_decay", "sr_weight", "ac_weight", "margin"):
+            check_number(values[name], name, "TrainConfig", 0)
+        check_number(self.grad_clip, "grad_clip", "TrainConfig", 0, none=True, open_low=True)
         if self.schedule not in ("linear", "cosine", "constant"):
             raise ValueError(f"TrainConfig: schedule must be 'linear', 'cosine' or 'constant', "
                              f"got {self.schedule!r}")
@@ -172,6 +184,9 @@ def predict(model: nn.Module, data, batch_size: int = 1024, device: Optional[str
             **forward_kwargs) -> Tensor:
     """Predictions ``[num_graphs]`` in dataset order (or the loader's order, if ``data`` is a
     DataLoader), computed in eval mode under :func:`torch.inference_mode`, on CPU."""
+    check_int(batch_size, "batch_size", "predict", 1, 2 ** 31 - 1)
+    if not isinstance(model, nn.Module):
+        raise ArgumentError(f"predict: model must be a torch.nn.Module, got {type(model).__name__}")
     if device is None:
         p = next(model.parameters(), None)
         device = p.device if p is not None else "cpu"
@@ -198,6 +213,10 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
 
     Without a validation set the final weights (the EMA ones, with EMA) are kept.
     """
+    if not isinstance(model, nn.Module):
+        raise ArgumentError(f"fit: model must be a torch.nn.Module, got {type(model).__name__}")
+    if config is not None and not isinstance(config, TrainConfig):
+        raise ArgumentError(f"fit: config must be a TrainConfig, got {type(config).__name__}")
     config = config or TrainConfig()
     start = time.perf_counter()
     seed_everything(config.seed)

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os.path as osp
 from typing import Callable, Iterable
 
 import torch
 from torch_geometric.data import InMemoryDataset
 
+from pyg_nar.datasets.base import SafeCache
 from pyg_nar.latency import read_gt
 from pyg_nar.onnx import GRAPH_FORMAT_VERSION, ONNX_OP_VOCAB_VERSION, from_onnx, onnx_op_vocab
 
@@ -33,7 +35,7 @@ def _convert(job):
     return from_onnx(path, batch_size=batch_size)
 
 
-class NNLQP(InMemoryDataset):
+class NNLQP(SafeCache, InMemoryDataset):
     r"""Latency dataset over an NNLQP-layout folder (``gt.txt`` + ONNX files).
 
     Args:
@@ -142,6 +144,9 @@ class NNLQP(InMemoryDataset):
                 data = self.pre_transform(data)
             data_list.append(data)
         self.save(data_list, self.processed_paths[0])
+
+    def label_range(self) -> tuple[float, float, bool]:
+        return 0.0, math.inf, True  # milliseconds
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({len(self)}, model_types={self.model_types})"
