@@ -16,14 +16,21 @@ _LAZY = {
     "NASBenchGraph": "pyg_nar.datasets.nasbench_graph",
     "nasbench_graph_arch": "pyg_nar.datasets.nasbench_graph",
     "NNLQP": "pyg_nar.datasets.nnlqp",
+    "FBNet": "pyg_nar.datasets.fbnet",
+    "FBNET_VOCAB": "pyg_nar.datasets.fbnet",
+    "fbnet_graph": "pyg_nar.datasets.fbnet",
+    "HelpLatencies": "pyg_nar.datasets.help_latency",
+    "help_devices": "pyg_nar.datasets.help_latency",
+    "load_help_latencies": "pyg_nar.datasets.help_latency",
     "DataFileError": "pyg_nar.errors",
     "data_root": "pyg_nar.datasets.paths",
     "data_file": "pyg_nar.datasets.paths",
 }
 
 __all__ = [
-    "NASBench101", "NASBench201", "NASBench201Latency", "NASBenchGraph", "NNLQP",
-    "nb101_cell_graph", "nb201_cell_graph", "nasbench_graph_arch",
+    "NASBench101", "NASBench201", "NASBench201Latency", "NASBenchGraph", "NNLQP", "FBNet",
+    "nb101_cell_graph", "nb201_cell_graph", "nasbench_graph_arch", "fbnet_graph", "FBNET_VOCAB",
+    "HelpLatencies", "load_help_latencies", "help_devices",
     "DataFileError", "data_root", "data_file",
 ]
 

@@ -1,0 +1,86 @@
+"""The one reader of HELP's latency tables (``latency_help/*.npz`` of ``$PYG_NAR_DATA``).
+
+HELP (Lee et al., NeurIPS 2021, https://arxiv.org/abs/2106.08630) measured (or took from
+HW-NAS-Bench and BRP-NAS) the latency of every architecture of a space on 27 devices; the
+shared data repacks them into ``.npz`` files that load without pickle (README there).
+"""
+from __future__ import annotations
+
+import os.path as osp
+from typing import NamedTuple
+
+import numpy as np
+
+from pyg_nar.datasets.base import DataFileError
+from pyg_nar.datasets.paths import data_root
+from pyg_nar.errors import PipelineError
+
+__all__ = ["HELP_LATENCY_FILES", "HelpLatencies", "load_help_latencies", "help_devices", "check_device"]
+
+#: space -> file under the data root
+HELP_LATENCY_FILES = {"nasbench201": "latency_help/nasbench201_latency.npz",
+                      "fbnet": "latency_help/fbnet_latency.npz"}
+
+
+class HelpLatencies(NamedTuple):
+    """One space's table: ``archs`` (NB201 arch strings, or ``[N, 22]`` FBNet block indices),
+    ``devices`` (file order) and ``latency`` (device -> float64 ``[N]`` in ms)."""
+    archs: list | np.ndarray
+    devices: list[str]
+    latency: dict[str, np.ndarray]
+
+
+def _path(space: str, raw_dir: str | None) -> str:
+    if space not in HELP_LATENCY_FILES:
+        raise PipelineError(f"HELP latency data: unknown space {space!r} (known: {', '.join(HELP_LATENCY_FILES)})")
+    return osp.join(raw_dir or data_root(), HELP_LATENCY_FILES[space])
+
+
+def _open(path: str):
+    if not osp.exists(path):
+        raise FileNotFoundError(f"{path} not found: set PYG_NAR_DATA (or raw_dir) to the folder "
+                                f"that holds latency_help/")
+    try:
+        return np.load(path)
+    except (OSError, ValueError) as e:
+        raise DataFileError(f"{path}: cannot be read as .npz ({e})") from None
+
+
+def help_devices(space: str, raw_dir: str | None = None) -> list[str]:
+    """The device names of a space's table, in file order."""
+    with _open(_path(space, raw_dir)) as z:
+        return [k[4:] for k in z.files if k.startswith("lat_")]
+
+
+def check_device(space: str, device: str, raw_dir: str | None = None, who: str = "HELP latency data") -> None:
+    """A :class:`~pyg_nar.errors.PipelineError` listing the known devices if ``device`` is not one."""
+    known = help_devices(space, raw_dir)
+    if device not in known:
+        raise PipelineError(f"{who}: unknown device {device!r}; known: {', '.join(known)}")
+
+
+def load_help_latencies(space: str, raw_dir: str | None = None,
+                        devices: list[str] | None = None) -> HelpLatencies:
+    """Read a space's table (all devices, or ``devices``; an unknown one is a
+    :class:`~pyg_nar.errors.PipelineError` listing the known ones)."""
+    path = _path(space, raw_dir)
+    with _open(path) as z:
+        known = [k[4:] for k in z.files if k.startswith("lat_")]
+        for d in devices or []:
+            if d not in known:
+                raise PipelineError(f"HELP latency data: unknown device {d!r}; known: {', '.join(known)}")
+        try:
+            if space == "nasbench201":
+                if not (z["index"] == np.arange(len(z["index"]))).all():
+                    raise DataFileError(f"{path}: rows are not in NB201 index order")
+                archs = [str(s) for s in z["arch_str"]]
+            else:
+                archs = z["op_idx"].astype(np.int64)
+            latency = {d: z[f"lat_{d}"].astype(np.float64) for d in (devices or known)}
+        except KeyError as e:
+            raise DataFileError(f"{path}: missing array {e}") from None
+    n = len(archs)
+    for d, v in latency.items():
+        if v.shape != (n,):
+            raise DataFileError(f"{path}: lat_{d} has shape {v.shape}, expected ({n},)")
+    return HelpLatencies(archs, list(devices or known), latency)
