@@ -32,7 +32,7 @@ from pyg_nar.recipes import DATASETS, check_job, dataset_task, load_dataset, mis
 from pyg_nar.splits import MAX_SEED, flowerformer_split, narformer_split
 from pyg_nar.training import fit, predict as predict_values
 from pyg_nar.utils.arguments import check_choice, check_int, check_number
-from pyg_nar.utils.files import write_atomic, write_text
+from pyg_nar.utils.files import check_creatable, write_atomic, write_text
 
 __all__ = ["load_dataset", "dataset_task", "make_split", "train", "evaluate", "predict",
            "measure", "measure_folder", "fresh_run_dir", "PipelineError"]
@@ -235,6 +235,8 @@ def _check_output_files(folder: str, paths: list[str], overwrite: bool) -> None:
     ``overwrite``) or is something other than a file."""
     if osp.lexists(folder) and not osp.isdir(folder):
         raise OutputExistsError(f"{folder}: exists and is not a folder; choose another --out")
+    if not osp.lexists(folder):
+        check_creatable(folder)
     for path in paths:
         if osp.lexists(path) and (not overwrite or not osp.isfile(path) or osp.islink(path)):
             raise OutputExistsError(f"{path}: exists; pass --overwrite (overwrite=True) to replace "
@@ -387,6 +389,7 @@ def measure_folder(out: str, onnx_dir: str | None = None) -> str:
             return out
         raise OutputExistsError(f"{out}: a folder with other files and no {gt}; pyg-nar measure "
                                 f"writes a new folder or resumes one it measured; choose another --out")
+    check_creatable(out, "measured folder")
     parent, name = osp.split(osp.abspath(out))
     return osp.join(parent, f".{name}.partial")
 

@@ -52,7 +52,7 @@ def _train_count(train_size: int | float, total: int, what: str) -> int:
     else:
         n = int(train_size)
     if not 0 < n <= total:
-        raise ValueError(f"{what}: train size {train_size!r} gives {n} architectures, outside 1..{total}")
+        raise ArgumentError(f"{what}: train size {train_size!r} gives {n} architectures, outside 1..{total}")
     return n
 
 
@@ -64,7 +64,7 @@ def narformer_split(num_archs: int, train_size: int | float, num_val: int = 200,
     check_int(num_val, "num_val", "narformer_split", 0)
     n_train = _train_count(train_size, num_archs, "narformer_split")
     if n_train + num_val > num_archs:
-        raise ValueError(f"narformer_split: {n_train} train + {num_val} val exceed {num_archs} architectures")
+        raise ArgumentError(f"narformer_split: {n_train} train + {num_val} val exceed {num_archs} architectures")
     perm = permutation(num_archs, seed)
     return {
         "train": perm[:n_train],
@@ -88,10 +88,10 @@ def flowerformer_split(num_archs: int, train_ratio: float, train_pool: int | Non
     check_number(train_ratio, "train_ratio", "flowerformer_split", 0, None, open_low=True)
     pool = train_pool if train_pool is not None else num_archs // 2
     if not 0 < pool <= num_archs:
-        raise ValueError(f"flowerformer_split: train pool {pool} outside 1..{num_archs}")
+        raise ArgumentError(f"flowerformer_split: train pool {pool} outside 1..{num_archs}")
     n_train = _train_count(train_ratio if train_ratio < 1 else int(train_ratio), pool, "flowerformer_split")
     if n_train + num_val >= num_archs:
-        raise ValueError(f"flowerformer_split: {n_train} train + {num_val} val leave no test architectures")
+        raise ArgumentError(f"flowerformer_split: {n_train} train + {num_val} val leave no test architectures")
     perm = permutation(num_archs, seed)
     return {
         "train": perm[:n_train],

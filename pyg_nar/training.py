@@ -103,19 +103,19 @@ class TrainConfig:
             check_number(values[name], name, "TrainConfig", 0)
         check_number(self.grad_clip, "grad_clip", "TrainConfig", 0, none=True, open_low=True)
         if self.schedule not in ("linear", "cosine", "constant"):
-            raise ValueError(f"TrainConfig: schedule must be 'linear', 'cosine' or 'constant', "
+            raise ArgumentError(f"TrainConfig: schedule must be 'linear', 'cosine' or 'constant', "
                              f"got {self.schedule!r}")
         if self.loss not in BASE_LOSSES:
-            raise ValueError(f"TrainConfig: unknown loss {self.loss!r} (known: {', '.join(BASE_LOSSES)})")
+            raise ArgumentError(f"TrainConfig: unknown loss {self.loss!r} (known: {', '.join(BASE_LOSSES)})")
         if self.select_metric not in SELECT_METRICS:
-            raise ValueError(f"TrainConfig: unknown select_metric {self.select_metric!r} "
+            raise ArgumentError(f"TrainConfig: unknown select_metric {self.select_metric!r} "
                              f"(known: {', '.join(SELECT_METRICS)})")
         if not 0 <= self.warmup < 1:
-            raise ValueError(f"TrainConfig: warmup is a fraction of the steps in [0, 1), got {self.warmup}")
+            raise ArgumentError(f"TrainConfig: warmup is a fraction of the steps in [0, 1), got {self.warmup}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
-            raise ValueError(f"TrainConfig: ema_decay must be in (0, 1), got {self.ema_decay}")
+            raise ArgumentError(f"TrainConfig: ema_decay must be in (0, 1), got {self.ema_decay}")
         if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("TrainConfig: epochs and batch_size must be positive")
+            raise ArgumentError("TrainConfig: epochs and batch_size must be positive")
 
     def build_loss(self) -> PredictorLoss:
         return PredictorLoss(self.loss, self.sr_weight, self.ac_weight, self.margin)
@@ -170,9 +170,9 @@ def _materialize(dataset, what: str) -> list:
         return []
     items = list(dataset) if not hasattr(dataset, "__getitem__") else [dataset[i] for i in range(len(dataset))]
     if not items:
-        raise ValueError(f"fit: the {what} dataset is empty")
+        raise ArgumentError(f"fit: the {what} dataset is empty")
     if getattr(items[0], "y", None) is None:
-        raise ValueError(f"fit: the {what} graphs have no 'y' target")
+        raise ArgumentError(f"fit: the {what} graphs have no 'y' target")
     return items
 
 
@@ -202,7 +202,7 @@ def predict(model: nn.Module, data, batch_size: int = 1024, device: Optional[str
     finally:
         model.train(was_training)
     if not outs:
-        raise ValueError("predict: no graphs to predict")
+        raise ArgumentError("predict: no graphs to predict")
     return torch.cat(outs)
 
 
@@ -226,7 +226,7 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
     val_list = _materialize(val_dataset, "validation")
     loss_fn = config.build_loss()
     if loss_fn.needs_aug and not callable(getattr(model, "forward_augmented", None)):
-        raise ValueError(f"fit: ac_weight > 0 needs a model with a forward_augmented method "
+        raise ArgumentError(f"fit: ac_weight > 0 needs a model with a forward_augmented method "
                          f"(pyg_nar.models.Predictor); {type(model).__name__} has none")
 
     loader = DataLoader(train_list, batch_size=config.batch_size, shuffle=True,

@@ -13,6 +13,7 @@ from pyg_nar.datasets.base import (BenchmarkDataset, DataFileError, check_label,
                                    read_csv_rows)
 from pyg_nar.datasets.paths import (NB201_ACCURACY_FILE, NB201_LATENCY_FILE, NB201_NASLIB_FILE,
                                     NB201_TARGETS, nb201_files)
+from pyg_nar.errors import ArgumentError
 from pyg_nar.spaces.nasbench201 import NB201_OPS, parse_arch_str
 
 __all__ = ["NASBench201", "NASBench201Latency", "nb201_cell_graph", "NB201_OPS", "NB201_EDGES"]
@@ -82,7 +83,7 @@ class NASBench201(BenchmarkDataset):
                  transform: Callable | None = None, pre_transform: Callable | None = None,
                  pre_filter: Callable | None = None, force_reload: bool = False):
         if target not in self.TARGETS:
-            raise ValueError(f"NASBench201: unknown target {target!r}; choose one of {', '.join(self.TARGETS)}")
+            raise ArgumentError(f"NASBench201: unknown target {target!r}; choose one of {', '.join(self.TARGETS)}")
         self.target = target
         super().__init__(root, raw_dir, transform, pre_transform, pre_filter, force_reload)
 
@@ -202,7 +203,7 @@ class NASBench201Latency(NASBench201):
             key = f"lat_{self.device}"
             if key not in z.files:
                 known = ", ".join(k[4:] for k in z.files if k.startswith("lat_"))
-                raise ValueError(f"NASBench201Latency: unknown device {self.device!r}; known: {known}")
+                raise ArgumentError(f"NASBench201Latency: unknown device {self.device!r}; known: {known}")
             for name in (key, "index", "arch_str"):
                 if name not in z.files or z.zip.getinfo(f"{name}.npy").file_size > self.MAX_ARRAY_BYTES:
                     raise DataFileError(f"{path}: no array {name!r} of at most "

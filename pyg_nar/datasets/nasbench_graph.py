@@ -10,6 +10,7 @@ from pyg_nar.data import ArchitectureError, arch_data, op_indices
 from pyg_nar.datasets.base import (BenchmarkDataset, DataFileError, check_label, parse_float,
                                    read_csv_rows)
 from pyg_nar.datasets.paths import NASBENCH_GRAPH_DATASETS, nasbench_graph_file
+from pyg_nar.errors import ArgumentError
 
 __all__ = ["NASBenchGraph", "nasbench_graph_arch", "NASBENCH_GRAPH_VOCAB"]
 
@@ -67,9 +68,9 @@ class NASBenchGraph(BenchmarkDataset):
                  pre_transform: Callable | None = None, pre_filter: Callable | None = None,
                  force_reload: bool = False):
         if dataset not in self.DATASETS:
-            raise ValueError(f"NASBenchGraph: unknown dataset {dataset!r}; choose one of {', '.join(self.DATASETS)}")
+            raise ArgumentError(f"NASBenchGraph: unknown dataset {dataset!r}; choose one of {', '.join(self.DATASETS)}")
         if target not in self.TARGETS:
-            raise ValueError(f"NASBenchGraph: unknown target {target!r}; choose one of {', '.join(self.TARGETS)}")
+            raise ArgumentError(f"NASBenchGraph: unknown target {target!r}; choose one of {', '.join(self.TARGETS)}")
         self.dataset, self.target = dataset, target
         self.name = f"nasbench_graph_{dataset}"
         super().__init__(root, raw_dir, transform, pre_transform, pre_filter, force_reload)

@@ -24,6 +24,7 @@ import torch
 from torch_geometric.data import InMemoryDataset
 
 from pyg_nar.datasets.base import SafeCache
+from pyg_nar.errors import ArgumentError
 from pyg_nar.latency import read_gt
 from pyg_nar.onnx import GRAPH_FORMAT_VERSION, ONNX_OP_VOCAB_VERSION, from_onnx, onnx_op_vocab
 
@@ -86,7 +87,7 @@ class NNLQP(SafeCache, InMemoryDataset):
                                 key=lambda p: (0, int(p), "") if p.isdigit() else (1, 0, p))
         self.rows = [r for r in all_rows if self._keep(r)]
         if not self.rows:
-            raise ValueError(f"{gt_path}: no line matches model_types={self.model_type_filter} "
+            raise ArgumentError(f"{gt_path}: no line matches model_types={self.model_type_filter} "
                              f"platforms={self.platform_filter}")
         stages = [r["stage"] for r in self.rows]
         self.stages = stages if any(s is not None for s in stages) else None

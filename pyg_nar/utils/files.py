@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 
 from pyg_nar.errors import OutputExistsError
 
-__all__ = ["check_output_folder", "atomic_folder", "write_atomic", "write_text", "read_json_file",
+__all__ = ["check_output_folder", "check_creatable", "atomic_folder", "write_atomic", "write_text", "read_json_file",
            "MAX_JSON_BYTES"]
 
 #: The largest JSON file pyg_nar reads from a checkpoint or a dataset folder (metadata only).
@@ -32,6 +32,7 @@ def check_output_folder(path: str, overwrite: bool = False, ours: Callable[[str]
     ours, is never touched: :class:`~pyg_nar.errors.OutputExistsError` naming it, at once.
     """
     if not osp.lexists(path):
+        check_creatable(path, what)
         return False
     if not osp.isdir(path) or osp.islink(path):
         raise OutputExistsError(f"{path}: exists and is not a folder; choose another {what} "
@@ -45,6 +46,16 @@ def check_output_folder(path: str, overwrite: bool = False, ours: Callable[[str]
                                 f"or choose another one")
     raise OutputExistsError(f"{path}: is a folder with other files in it, which pyg_nar does not "
                             f"overwrite; choose a new or empty {what}")
+
+
+def check_creatable(path: str, what: str = "output folder") -> None:
+    """That the folder ``path`` (which does not exist) can be created: its nearest existing
+    ancestor is a folder, not a file; else :class:`~pyg_nar.errors.OutputExistsError`."""
+    ancestor = osp.dirname(osp.abspath(path))
+    while not osp.lexists(ancestor):
+        ancestor = osp.dirname(ancestor)
+    if not osp.isdir(ancestor):
+        raise OutputExistsError(f"{path}: cannot be created as a {what}, {ancestor} is a file")
 
 
 @contextlib.contextmanager
