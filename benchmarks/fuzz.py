@@ -1063,20 +1063,16 @@ def run_call(call: dict, base: dict, onnx_stage=None):
 
     target = call["target"]
     if target == "from_onnx":
-        try:
-            from pyg_nar.networks import from_onnx
-        except ImportError:
-            from pyg_nar.onnx import from_onnx
+        from pyg_nar.networks import from_onnx
+
         return from_onnx(call["path"], batch_size=call["batch_size"]).num_nodes
     if target == "nnlqp":
         from pyg_nar.datasets import NNLQP
 
         ds = NNLQP(call["root"])
         if "swap" in call:  # replace one listed ONNX file by another: the dataset must follow
-            try:
-                from pyg_nar.networks import from_onnx
-            except ImportError:
-                from pyg_nar.onnx import from_onnx
+            from pyg_nar.networks import from_onnx
+
             first = ds.rows[0]
             onnx_link = osp.join(call["root"], "onnx")
             real = osp.realpath(onnx_link)

@@ -1,4 +1,4 @@
-"""How fast is ``pyg_nar.onnx.from_onnx`` on a large network?
+"""How fast is ``pyg_nar.networks.from_onnx`` on a large network?
 
 Builds residual CNNs of 500 .. 4000 operators with ``onnx.helper`` (Conv-Relu-Conv-Add-Relu
 blocks, 16 channels, 14x14, real float weights), saves each full and weight-stripped, and times
@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from pyg_nar.onnx import from_onnx, strip_weights
+from pyg_nar.networks import from_onnx, strip_weights
 
 
 def residual_cnn(num_ops: int, channels: int = 16, size: int = 14) -> onnx.ModelProto:

@@ -14,9 +14,8 @@ import statistics
 import tempfile
 import time
 
-from pyg_nar.latency import measure_latency
-from pyg_nar.onnx import from_onnx
-from pyg_nar.zoo import FAMILIES, build_model, export_onnx, sample_config
+from pyg_nar.networks import from_onnx, measure_latency
+from pyg_nar.networks.zoo import FAMILIES, build_model, export_onnx, sample_config
 
 
 def main():

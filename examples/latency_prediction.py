@@ -1,7 +1,7 @@
 """Latency prediction: the FLOPs baseline vs NNLP vs NAR-Former V2 vs NAR-Former vs FlowerFormer.
 
 (a) Whole networks: an NNLQP-layout folder (``gt.txt`` + ONNX files, e.g. one measured with
-    :func:`pyg_nar.latency.build_latency_dataset`), per model family:
+    :func:`pyg_nar.networks.build_latency_dataset`), per model family:
 
     * in-domain: every family split ``--test-frac`` test / ``--val-frac`` validation / rest
       train (seeded), one model trained on all families' training parts;

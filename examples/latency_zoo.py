@@ -18,8 +18,8 @@ import statistics
 import time
 
 from pyg_nar.datasets import NNLQP
-from pyg_nar.latency import build_latency_dataset, measurement_noise
-from pyg_nar.zoo import FAMILIES
+from pyg_nar.networks import build_latency_dataset, measurement_noise
+from pyg_nar.networks.zoo import FAMILIES
 
 
 def main():

@@ -10,11 +10,12 @@ def lazy_names(package: str, table: Mapping[str, str],
                namespace: dict) -> tuple[Callable[[str], object], Callable[[], list]]:
     """``(__getattr__, __dir__)`` for ``package``: each name of ``table`` (name -> module that
     defines it) is imported on first access and then kept in ``namespace`` (the package's
-    ``globals()``)."""
+    ``globals()``). A name whose module is ``f"{package}.{name}"`` is that submodule itself."""
 
     def __getattr__(name: str):
         if name in table:
-            value = getattr(importlib.import_module(table[name]), name)
+            module = importlib.import_module(table[name])
+            value = module if table[name] == f"{package}.{name}" else getattr(module, name)
             namespace[name] = value
             return value
         raise AttributeError(f"module {package!r} has no attribute {name!r}")

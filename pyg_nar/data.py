@@ -1,6 +1,6 @@
 r"""The architecture-graph contract: one PyG :class:`~torch_geometric.data.Data` per architecture.
 
-Every loader in :mod:`pyg_nar.datasets` (and :func:`pyg_nar.onnx.from_onnx`) builds its graphs
+Every loader in :mod:`pyg_nar.datasets` (and :func:`pyg_nar.networks.from_onnx`) builds its graphs
 with :func:`arch_data`, so every graph in the project has the same fields:
 
 =================  ==================  ==========================================================

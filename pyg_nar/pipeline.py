@@ -9,7 +9,7 @@ r"""The jobs of the ``pyg-nar`` command, as Python functions (the CLI only parse
 * :func:`evaluate` -- a checkpoint on a split of a dataset: metrics (JSON) and a PNG of
   predicted vs. true values;
 * :func:`predict` -- a checkpoint on ONNX files or NB201 arch strings;
-* :func:`measure` -- a latency dataset of this machine (:func:`pyg_nar.latency.build_latency_dataset`).
+* :func:`measure` -- a latency dataset of this machine (:func:`pyg_nar.networks.build_latency_dataset`).
 
 Accuracy datasets are scored by ranking (Kendall's tau, Spearman's rho, precision@K), latency
 datasets by MAPE and Acc(10%).
@@ -275,7 +275,7 @@ def _input_graph(item: str, batch_size: int | None) -> tuple[Data, str]:
         return nb201_cell_graph(item), "nasbench201"
     if not osp.isfile(item):
         raise PipelineError(f"{item}: no such file (give ONNX files or NB201 arch strings)")
-    from pyg_nar.onnx import from_onnx
+    from pyg_nar.networks import from_onnx
     return from_onnx(item, batch_size=batch_size), "onnx"
 
 
@@ -289,7 +289,7 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
     Rows hold ``input`` and ``prediction`` (accuracy in percent, latency in ms) and, for ONNX
     inputs, ``mflops`` and ``mparams`` from the graph's static features."""
     from pyg_nar.datasets.nasbench201 import NB201_VOCAB
-    from pyg_nar.onnx import onnx_op_vocab
+    from pyg_nar.networks import onnx_op_vocab
 
     where = "pyg_nar.pipeline.predict"
     if isinstance(inputs, (str, os.PathLike)) or not isinstance(inputs, (list, tuple)) or not all(
@@ -323,7 +323,7 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
 def measure(out: str, families: list[str] | None = None, per_family: int = 10, seed: int = 0,
             threads: int = 1, batch_sizes: tuple[int, ...] = (1,), repeats: int = 20,
             progress: bool = True, onnx_dir: str | None = None) -> str:
-    """Measure a latency dataset of this machine from :mod:`pyg_nar.zoo`, or from the ONNX
+    """Measure a latency dataset of this machine from :mod:`pyg_nar.networks.zoo`, or from the ONNX
     files below ``onnx_dir`` (resumable: a re-run keeps what ``gt.txt`` holds and continues).
     Returns ``out``; load it as ``nnlqp:<out>``.
 
@@ -332,8 +332,7 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
     ``out`` when complete; a measured folder (one with a ``gt.txt``) is resumed, only
     appended to.
     """
-    from pyg_nar import zoo
-    from pyg_nar.latency import build_latency_dataset, measure_onnx_folder
+    from pyg_nar.networks import build_latency_dataset, measure_onnx_folder, zoo
 
     where = "pyg_nar.pipeline.measure"
     if families is not None and (isinstance(families, str) or not all(isinstance(f, str) for f in families)):

@@ -134,7 +134,7 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
                 raw_files=lambda option: [paths.NB201_ACCURACY_FILE, paths.NB201_LATENCY_FILE]),
     DatasetSpec("nnlqp", "NNLQP-layout folder (gt.txt + ONNX), e.g. from `pyg-nar measure`; "
                 "option: the folder", "latency", True, _nnlqp,
-                _vocab("pyg_nar.onnx", "onnx_op_vocab"), folder_file="gt.txt"),
+                _vocab("pyg_nar.networks.vocab", "onnx_op_vocab"), folder_file="gt.txt"),
 )}
 
 

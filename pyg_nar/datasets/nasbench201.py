@@ -173,8 +173,9 @@ class NASBench201Latency(NASBench201):
                  transform: Callable | None = None, pre_transform: Callable | None = None,
                  pre_filter: Callable | None = None, force_reload: bool = False):
         self.device = device
-        self.target = "cifar10_test_200ep"  # only the arch strings of the accuracy file are used
-        BenchmarkDataset.__init__(self, root, raw_dir, transform, pre_transform, pre_filter, force_reload)
+        # only the arch strings of the accuracy file are used: its default target is never read
+        super().__init__(root, "cifar10_test_200ep", raw_dir, transform, pre_transform, pre_filter,
+                         force_reload)
 
     @property
     def raw_file_names(self) -> list[str]:

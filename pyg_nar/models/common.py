@@ -19,7 +19,7 @@ __all__ = ["require_field", "node_graph_index", "symmetric_adjacency", "check_op
            "OutputMap", "mlp", "StaticEncoder"]
 
 #: Factors turning the project's ``static`` row ``[batch size, MFLOPs, M parameters, memory MB]``
-#: (:data:`pyg_nar.onnx.STATIC_FIELDS`) into NNLQP's units ``[batch size, GFLOPs, G parameters,
+#: (:data:`pyg_nar.networks.STATIC_FIELDS`) into NNLQP's units ``[batch size, GFLOPs, G parameters,
 #: memory GB]``, which NNLQP and NAR-Former V2 feed to their static-feature branch.
 NNLQP_STATIC_SCALE = (1.0, 1e-3, 1e-3, 1e-3)
 

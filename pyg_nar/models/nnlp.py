@@ -19,7 +19,7 @@ symmetrised graph (``adj_index``), global sum pooling, concatenation with
 ``ReLU(Dropout(Linear(S, 512)(static)))``, then ``512 -> 512 -> 1`` (ReLU, dropout) and
 :math:`-\log\sigma(z)` so the prediction is positive. NNLQP's static features are
 ``[batch size, GFLOPs, Gparams, G memory access]``; ``static_scale="nnlqp"`` converts the
-project's ``[batch, MFLOPs, Mparams, memory MB]`` (:data:`pyg_nar.onnx.STATIC_FIELDS`) to them.
+project's ``[batch, MFLOPs, Mparams, memory MB]`` (:data:`pyg_nar.networks.STATIC_FIELDS`) to them.
 The project's ``perm`` slot is one number (``[0, 2, 3, 1]`` -> 231) where NNLQP encodes 8
 digits, so a Transpose node gets a large normalised value there. Train it with a relative-error loss (``MSE(pred / y, 1)`` in NNLQP).
 """
@@ -44,7 +44,7 @@ ATTR_SCALE = (56.0, 56.0, 6.0, 1.0, 6144.0, 1.0, 4.0, 1.0)
 SHAPE_CENTER = (12.25, 286.96, 32.62, 31.80)
 SHAPE_SCALE = (1024.0, 2496.0, 256.0, 256.0)
 #: What adds the whole-network fields NNLP reads.
-_HINT = "whole-network graphs from pyg_nar.onnx carry it"
+_HINT = "whole-network graphs from pyg_nar.networks carry it"
 
 
 @register_model

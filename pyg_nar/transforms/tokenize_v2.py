@@ -102,7 +102,7 @@ class TokenizeV2(BaseTransform):
         value = getattr(data, field, None)
         if value is None:
             raise FieldError(f"{arch_name(data)}: TokenizeV2(network_features=True) needs the "
-                             f"field {field!r} (whole-network graphs from pyg_nar.onnx carry it)")
+                             f"field {field!r} (whole-network graphs from pyg_nar.networks carry it)")
         if value.dim() != 2 or tuple(value.shape) != (n, width):
             raise FieldError(f"{arch_name(data)}: TokenizeV2: `{field}` must have shape [{n}, {width}], got "
                              f"{tuple(value.shape)}")

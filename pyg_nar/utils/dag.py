@@ -24,6 +24,7 @@ generation (2,000 of them on a 2,000-node chain).
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -120,33 +121,26 @@ def kahn(src: Sequence[int], dst: Sequence[int], num_nodes: int, name: str = "ar
         succ[s].append(d)
         indeg[d] += 1
     gen = [0] * num_nodes
-    if priority is None:  # FIFO: the order list doubles as the queue
-        order = [v for v in range(num_nodes) if indeg[v] == 0]
-        i = 0
-        while i < len(order):
-            v = order[i]
-            i += 1
-            g = gen[v] + 1
-            for w in succ[v]:
-                if gen[w] < g:
-                    gen[w] = g
-                indeg[w] -= 1
-                if indeg[w] == 0:
-                    order.append(w)
+    sources = [v for v in range(num_nodes) if indeg[v] == 0]
+    if priority is None:  # first in, first out: generation by generation
+        ready = deque(sources)
+        pop, push = ready.popleft, ready.append
     else:
-        ready = [(priority[v], v) for v in range(num_nodes) if indeg[v] == 0]
+        ready = [(priority[v], v) for v in sources]
         heapq.heapify(ready)
-        order = []
-        while ready:
-            _, v = heapq.heappop(ready)
-            order.append(v)
-            g = gen[v] + 1
-            for w in succ[v]:
-                if gen[w] < g:
-                    gen[w] = g
-                indeg[w] -= 1
-                if indeg[w] == 0:
-                    heapq.heappush(ready, (priority[w], w))
+        pop = lambda: heapq.heappop(ready)[1]  # noqa: E731
+        push = lambda w: heapq.heappush(ready, (priority[w], w))  # noqa: E731
+    order = []
+    while ready:
+        v = pop()
+        order.append(v)
+        g = gen[v] + 1
+        for w in succ[v]:
+            if gen[w] < g:
+                gen[w] = g
+            indeg[w] -= 1
+            if indeg[w] == 0:
+                push(w)
     if check and len(order) < num_nodes:
         _raise_cycle(src, dst, num_nodes, name)
     return KahnResult(order, gen, succ)

@@ -2,7 +2,7 @@ r"""Measure ONNX models' latency with onnxruntime and build NNLQP-layout latency
 
 * :func:`measure_latency` -- median milliseconds of one forward pass of a batch (CPU,
   fixed intra/inter-op threads, warm-up, repeats).
-* :func:`build_latency_dataset` -- sample models from :mod:`pyg_nar.zoo`, export them to ONNX,
+* :func:`build_latency_dataset` -- sample models from :mod:`pyg_nar.networks.zoo`, export them to ONNX,
   measure them and append NNLQP's ``gt.txt`` lines as it goes (resumable), so the folder
   loads with :class:`pyg_nar.datasets.NNLQP`.
 * :func:`measure_onnx_folder` -- the same for a folder of the user's own ONNX files.
@@ -24,7 +24,12 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["build_latency_dataset", "measure_onnx_folder", "measure_latency", "measurement_noise", "read_gt",
+from pyg_nar.datasets.nnlqp import read_gt
+from pyg_nar.errors import OnnxGraphError
+from pyg_nar.networks import zoo
+from pyg_nar.networks.onnx_graph import floating_types, load_onnx, set_batch_size, strip_weights
+
+__all__ = ["build_latency_dataset", "measure_onnx_folder", "measure_latency", "measurement_noise",
            "prepare_for_runtime"]
 
 GT_FILE = "gt.txt"
@@ -56,12 +61,10 @@ def prepare_for_runtime(model_or_path, seed: int = 0):
     import onnx
     from onnx import numpy_helper
 
-    from pyg_nar.onnx import OnnxGraphError, _floating_types, load_onnx
-
     model, name = load_onnx(model_or_path)
     base = osp.dirname(os.fspath(model_or_path)) if not isinstance(model_or_path, onnx.ModelProto) else ""
     rng = np.random.default_rng(seed)
-    floating = _floating_types()
+    floating = floating_types()
     for t in model.graph.initializer:
         if t.data_location == onnx.TensorProto.EXTERNAL:
             info = {e.key: e.value for e in t.external_data}
@@ -82,30 +85,6 @@ def prepare_for_runtime(model_or_path, seed: int = 0):
         values = (rng.standard_normal(tuple(t.dims)) * 0.05).astype(dtype)
         t.CopyFrom(numpy_helper.from_array(values, t.name))
     return model
-
-
-def _set_batch(model, batch_size: int) -> None:
-    """Declare ``batch_size`` as the first dimension of every data input (not of weights listed
-    as inputs), so files exported at another batch size run; inferred shapes are dropped."""
-    from pyg_nar.onnx import _weight_inputs
-
-    g = model.graph
-    consts = {t.name for t in g.initializer}
-    inputs = [vi for vi in g.input if vi.name not in consts]
-    weights = _weight_inputs(inputs, [nd for nd in g.node if nd.op_type != "Constant"])
-    changed = False
-    for vi in inputs:
-        dims = vi.type.tensor_type.shape.dim
-        if vi.name in weights or not len(dims):
-            continue
-        if not (dims[0].HasField("dim_value") and dims[0].dim_value == batch_size):
-            dims[0].Clear()
-            dims[0].dim_value = batch_size
-            changed = True
-    if changed:
-        del g.value_info[:]
-        for o in g.output:
-            o.type.tensor_type.ClearField("shape")
 
 
 def _inputs(session, batch_size: int, name: str, rng) -> dict:
@@ -144,7 +123,7 @@ def measure_latency(onnx_path, batch_size: int = 1, threads: int = 1, warmup: in
     ort = _ort()
     model = prepare_for_runtime(onnx_path, seed)
     name = os.fspath(onnx_path) if isinstance(onnx_path, (str, os.PathLike)) else "<onnx model>"
-    _set_batch(model, int(batch_size))
+    set_batch_size(model.graph, int(batch_size))
     so = ort.SessionOptions()
     so.intra_op_num_threads = int(threads)
     so.inter_op_num_threads = 1
@@ -172,40 +151,12 @@ def measure_latency(onnx_path, batch_size: int = 1, threads: int = 1, warmup: in
     return 1000.0 * statistics.median(times)
 
 
-# ------------------------------------------------------------------------- gt.txt layout
-def read_gt(path: str) -> list[dict]:
-    """Parse an NNLQP ``gt.txt``: ``GraphID OnnxPath BatchSize Latency(ms) ModelType PlatformId
-    [Stage]`` per line (whitespace-separated; blank lines and ``#`` comments skipped).
-    Paths are relative to the folder of ``gt.txt``. A malformed line is a ``ValueError``
-    naming the file and line."""
-    rows = []
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts or parts[0].startswith("#"):
-                continue
-            if len(parts) < 6:
-                raise ValueError(
-                    f"{path}:{lineno}: expected 'GraphID OnnxPath BatchSize Latency(ms) ModelType "
-                    f"PlatformId [Stage]', got {line.strip()!r}")
-            try:
-                rows.append({"graph_id": int(parts[0]), "onnx_path": parts[1],
-                             "batch_size": int(parts[2]), "latency_ms": float(parts[3]),
-                             "model_type": parts[4], "platform": parts[5],
-                             "stage": parts[6] if len(parts) > 6 else None})
-            except ValueError as e:
-                if not rows and lineno == 1:  # a header line
-                    continue
-                raise ValueError(f"{path}:{lineno}: {e} in {line.strip()!r}") from None
-    return rows
-
-
 def build_latency_dataset(out_dir: str, families: Sequence[str] | None = None,
                           per_family: int = 10, seed: int = 0,
                           batch_sizes: Iterable[int] = (1,), threads: int = 1,
                           warmup: int = 5, repeats: int = 20, platform: str | None = None,
                           strip: bool = True, progress: bool = True) -> str:
-    """Build (or resume) an NNLQP-layout latency dataset from the :mod:`pyg_nar.zoo` families.
+    """Build (or resume) an NNLQP-layout latency dataset from the :mod:`pyg_nar.networks.zoo` families.
 
     Writes ``out_dir/onnx/<family>/<family>_<i>.onnx`` (weight-stripped if ``strip``, like
     NNLQP's files), appends one ``gt.txt`` line per (model, batch size) as soon as it is
@@ -219,8 +170,6 @@ def build_latency_dataset(out_dir: str, families: Sequence[str] | None = None,
     """
     import onnx
 
-    from pyg_nar import zoo
-    from pyg_nar.onnx import strip_weights
 
     _ort()
     families = list(families or zoo.FAMILIES)

@@ -8,9 +8,8 @@ from onnx import TensorProto, helper
 from torch import nn
 
 from pyg_nar.data import ArchitectureError
-from pyg_nar.onnx import (ONNX_OP_VOCAB, ONNX_OP_VOCAB_VERSION, OnnxGraphError, from_onnx,
-                          onnx_op_vocab, strip_weights)
-from pyg_nar import zoo
+from pyg_nar.networks import (ONNX_OP_VOCAB, ONNX_OP_VOCAB_VERSION, OnnxGraphError, from_onnx,
+                              onnx_op_vocab, strip_weights, zoo)
 
 
 class TinyNet(nn.Module):

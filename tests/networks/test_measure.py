@@ -8,10 +8,9 @@ import torch
 pytest.importorskip("onnxruntime")
 
 from pyg_nar.datasets import NNLQP
-from pyg_nar.latency import (build_latency_dataset, measure_latency, measurement_noise,
-                             prepare_for_runtime, read_gt)
-from pyg_nar.onnx import ONNX_OP_VOCAB, OnnxGraphError, strip_weights
-from pyg_nar import zoo
+from pyg_nar.datasets.nnlqp import read_gt
+from pyg_nar.networks import (ONNX_OP_VOCAB, OnnxGraphError, build_latency_dataset, measure_latency,
+                              measurement_noise, prepare_for_runtime, strip_weights, zoo)
 from torch_geometric.loader import DataLoader
 
 FAST = dict(warmup=1, repeats=3)
@@ -141,7 +140,7 @@ def test_fixed_batch_old_style_file_runs_at_any_batch(tmp_path):
     (keep_initializers_as_inputs, as old exporters wrote), then weight-stripped."""
     import warnings
     from torch import nn
-    from pyg_nar.onnx import from_onnx
+    from pyg_nar.networks import from_onnx
 
     model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU6(),
                           nn.Upsample(scale_factor=2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),

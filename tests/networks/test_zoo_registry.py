@@ -1,0 +1,49 @@
+"""The zoo after its split into one file per family: the same configs from the same seeds
+(the stored dataset examples/data/zoo_cpu_b16 depends on it) and the same networks."""
+import json
+import os.path as osp
+import random
+
+import pytest
+
+from pyg_nar.networks import from_onnx, zoo
+from pyg_nar.networks.zoo.blocks import Family
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+STORED = osp.join(REPO, "examples", "data", "zoo_cpu_b16", "configs.jsonl")
+
+#: (nodes, edges) of the graph of model 0 of seed 0 (``random.Random("0-<family>-0")``),
+#: measured with the single-file zoo before the split.
+GRAPH_SIZES = {
+    "alexnet": (19, 18), "efficientnet": (170, 214), "googlenet": (123, 140),
+    "mnasnet": (161, 175), "mobilenetv2": (97, 102), "mobilenetv3": (65, 69),
+    "nasbench201": (71, 81), "resnet": (51, 56), "squeezenet": (40, 43), "vgg": (27, 26),
+}
+
+
+def test_registry_order_and_names():
+    # NNLQP's order; build_latency_dataset interleaves families (and numbers GraphIDs) in it
+    assert zoo.FAMILIES == ("alexnet", "efficientnet", "googlenet", "mnasnet", "mobilenetv2",
+                            "mobilenetv3", "nasbench201", "resnet", "squeezenet", "vgg")
+    for name, fam in zoo.REGISTRY.items():
+        assert isinstance(fam, Family) and fam.name == name
+    assert zoo.REGISTRY["vgg"].input_sizes == (32, 48, 64)
+    assert zoo.REGISTRY["nasbench201"].input_sizes == (32, 48)
+
+
+def test_stored_configs_are_sampled_again():
+    with open(STORED) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    assert len(rows) == 500
+    for row in rows:
+        cfg = row["config"]
+        fam, i = cfg["family"], int(osp.basename(row["onnx_path"])[:-5].rsplit("_", 1)[1])
+        assert zoo.sample_config(fam, random.Random(f"0-{fam}-{i}")) == cfg, row["onnx_path"]
+
+
+@pytest.mark.parametrize("family", sorted(GRAPH_SIZES))
+def test_same_network_as_before_the_split(family, tmp_path):
+    cfg = zoo.sample_config(family, random.Random(f"0-{family}-0"))
+    path = zoo.export_onnx(zoo.build_model(cfg), str(tmp_path / f"{family}.onnx"), cfg["input_size"])
+    d = from_onnx(path)
+    assert (d.num_nodes, d.num_edges) == GRAPH_SIZES[family]
