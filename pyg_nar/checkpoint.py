@@ -5,7 +5,8 @@ A checkpoint is a folder:
 
 ==================  =============================================================
 ``model.pt``        the weights: a plain ``state_dict`` of tensors (``torch.save``)
-``model.json``      model class name, its ``config`` (constructor kwargs), pyg_nar version
+``model.json``      model class name, its ``config`` (constructor kwargs), pyg_nar version,
+                    the SHA-256 of ``model.pt`` (a damaged weights file is refused)
 ``transform.json``  the transform that made the model's inputs, as data: class names and
                     constructor arguments (:mod:`pyg_nar.transforms.registry`)
 ``transform.txt``   its ``repr``, for people
@@ -18,8 +19,8 @@ so a folder is either complete or absent, and never replaces anything but a chec
 was told to (``overwrite=True``).
 
 :func:`load_checkpoint` unpickles nothing: the weights are read with
-``torch.load(weights_only=True)`` (tensors and containers only; memory-mapped, so a file
-cannot make it allocate more than its size), the transform is rebuilt through the registry
+``torch.load(weights_only=True)`` (tensors and containers only; uncompressed records, so a
+file cannot make it allocate more than its size), the transform is rebuilt through the registry
 of transform classes, and every JSON value is checked (types against the constructor's
 annotations; the model is first built on the ``meta`` device, where it allocates nothing,
 and stopped as soon as it would hold more parameters than the weights file) before anything
@@ -30,6 +31,7 @@ named in ``metrics.json``, else a :class:`CheckpointError` asks to re-save it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os.path as osp
 import warnings
@@ -40,7 +42,8 @@ from torch import nn
 
 from pyg_nar.errors import CheckpointError
 from pyg_nar.utils.arguments import check_arguments
-from pyg_nar.utils.files import atomic_folder, check_output_folder, read_json_file
+from pyg_nar.utils.files import (atomic_folder, check_output_folder, read_json_file,
+                                 torch_file_problem)
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "is_checkpoint",
            "check_checkpoint_folder"]
@@ -97,13 +100,13 @@ def save_checkpoint(path_dir: str, model: nn.Module, transform=None,
     config = getattr(model, "config", None)
     if not isinstance(config, dict):
         raise CheckpointError(f"save_checkpoint: {name} has no 'config' dict of constructor kwargs")
+    meta = {"class": name, "config": jsonable(config), "pyg_nar_version": __version__}
     try:
-        meta = json.dumps({"class": name, "config": jsonable(config),
-                           "pyg_nar_version": __version__}, indent=2, allow_nan=False)
+        json.dumps(meta, allow_nan=False)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"save_checkpoint: the config of {name} cannot be written as "
                               f"JSON ({e})") from None
-    texts = {META_FILE: meta}
+    texts = {}
     if transform is not None:
         where = f"save_checkpoint: transform of {name}"
         if callable(transform):
@@ -124,6 +127,8 @@ def save_checkpoint(path_dir: str, model: nn.Module, transform=None,
     replace = check_checkpoint_folder(path_dir, overwrite)
     with atomic_folder(path_dir, replace=replace) as tmp:
         torch.save(model.state_dict(), osp.join(tmp, MODEL_FILE))
+        meta["weights_sha256"] = _sha256(osp.join(tmp, MODEL_FILE))
+        texts[META_FILE] = json.dumps(meta, indent=2)
         for file_name, text in texts.items():
             with open(osp.join(tmp, file_name), "w", encoding="utf-8") as f:
                 f.write(text)
@@ -164,7 +169,7 @@ def load_checkpoint(path_dir: str, map_location: str = "cpu"):
     except KeyError as e:
         raise CheckpointError(f"{meta_path}: {e.args[0]}") from None
     check_arguments(cls, config, f"{meta_path}: config of {cls_name}", error=CheckpointError)
-    state = _read_weights(weights_path, map_location)
+    state = _read_weights(weights_path, map_location, meta.get("weights_sha256"))
     model = _build_within(cls, config, state, meta_path,
                           f"{weights_path}: weights do not fit {cls_name}({_short(config)})")
     try:
@@ -186,9 +191,25 @@ def load_checkpoint(path_dir: str, map_location: str = "cpu"):
     return model, transform, info
 
 
-def _read_weights(path: str, map_location) -> dict:
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_weights(path: str, map_location, sha256: Any = None) -> dict:
+    if sha256 is not None and _sha256(path) != sha256:
+        raise CheckpointError(f"{path}: does not match the weights_sha256 its model.json records "
+                              f"(damaged or replaced?); re-save the checkpoint, or remove "
+                              f"weights_sha256 from model.json to load it anyway")
+    problem = torch_file_problem(path)
+    if problem:
+        raise CheckpointError(f"{path}: unreadable weights ({problem}); a pyg_nar weights file "
+                              f"holds tensors only")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True, mmap=True)
+        state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001  (a damaged or foreign file raises many kinds)
         detail = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
         raise CheckpointError(f"{path}: unreadable weights ({type(e).__name__}: {detail}); a "

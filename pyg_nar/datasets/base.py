@@ -14,6 +14,7 @@ import warnings
 import zlib
 from typing import Callable, Iterator
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.data import Data, InMemoryDataset
@@ -21,7 +22,7 @@ from torch_geometric.data.data import BaseData
 
 from pyg_nar.datasets.paths import data_root, missing_files, missing_files_message
 from pyg_nar.errors import DataFileError
-from pyg_nar.utils.files import read_json_file, write_atomic, write_text
+from pyg_nar.utils.files import read_json_file, torch_file_problem, write_atomic, write_text
 
 __all__ = ["BenchmarkDataset", "SafeCache", "CacheError", "read_csv_rows", "read_json",
            "check_label", "DataFileError"]
@@ -85,9 +86,11 @@ def check_label(value: float, where: str, name: str, low: float, high: float, un
     """``value`` if it is finite and within ``low .. high`` (``low`` excluded with
     ``open_low``); else a :class:`DataFileError` naming ``where`` (file and line), the field
     and the ``unit`` the file stores."""
-    if not math.isfinite(value) or value > high or (value <= low if open_low else value < low):
+    single = float(np.float32(value)) if math.isfinite(value) and abs(value) < 3.4e38 else math.inf
+    if (not math.isfinite(single) or value > high or (value <= low if open_low else value < low)
+            or (open_low and single <= low)):
         bound = f"({low}, {high}]" if open_low else f"[{low}, {high}]"
-        raise DataFileError(f"{where}: {name} is {value}, outside {bound} ({unit})")
+        raise DataFileError(f"{where}: {name} is {value}, outside {bound} ({unit}, as a float32)")
     return value
 
 
@@ -97,8 +100,8 @@ class CacheError(Exception):
 
 class SafeCache:
     """The processed file of an :class:`~torch_geometric.data.InMemoryDataset`, read as data:
-    ``torch.load(weights_only=True)`` (tensors, containers and PyG's data classes only;
-    memory-mapped), never PyG's fallback to a full unpickling, and never its
+    ``torch.load(weights_only=True)`` (tensors, containers and PyG's data classes only; an
+    archive of uncompressed records, so it cannot inflate), never PyG's fallback to a full unpickling, and never its
     ``pre_transform.pt`` / ``pre_filter.pt`` (the folder's fingerprint holds the
     ``pre_transform``). The file is written to a temporary sibling and renamed, with a
     SHA-256 sidecar (``data.pt.json``); a file that does not match its sidecar, does not load
@@ -150,8 +153,11 @@ class SafeCache:
         with open(path, "rb") as f:
             if hashlib.sha256(f.read()).hexdigest() != meta.get("sha256"):
                 raise CacheError("its SHA-256 does not match its checksum file (damaged?)")
+        problem = torch_file_problem(path)
+        if problem:
+            raise CacheError(problem)
         try:
-            out = torch.load(path, weights_only=True, mmap=True)
+            out = torch.load(path, weights_only=True)
         except Exception as e:  # noqa: BLE001  (a foreign file raises many kinds)
             raise CacheError(f"not loadable as data ({type(e).__name__})") from None
         if not (isinstance(out, tuple) and len(out) == 3 and isinstance(out[0], dict)
@@ -254,10 +260,11 @@ class BenchmarkDataset(SafeCache, InMemoryDataset):
         return ""
 
     def fingerprint(self) -> str:
-        """Hash of the raw files' contents, :meth:`options` and the ``pre_transform``."""
+        """Hash of the contents of :meth:`fingerprint_paths`, :meth:`options` and the
+        ``pre_transform``."""
         if self._fingerprint is None:
             h = hashlib.sha1()
-            for path in self.raw_paths:
+            for path in self.fingerprint_paths():
                 if osp.exists(path):
                     with open(path, "rb") as f:
                         h.update(hashlib.sha1(f.read()).digest())
@@ -265,6 +272,10 @@ class BenchmarkDataset(SafeCache, InMemoryDataset):
             h.update(self._pre_transform_repr.encode())
             self._fingerprint = h.hexdigest()[:12]
         return self._fingerprint
+
+    def fingerprint_paths(self) -> list[str]:
+        """The files whose contents key the processed folder (default: the raw files)."""
+        return list(self.raw_paths)
 
     @property
     def processed_dir(self) -> str:

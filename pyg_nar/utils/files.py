@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 
 from pyg_nar.errors import OutputExistsError
 
-__all__ = ["check_output_folder", "check_creatable", "atomic_folder", "write_atomic", "write_text", "read_json_file",
+__all__ = ["check_output_folder", "check_creatable", "atomic_folder", "torch_file_problem", "write_atomic", "write_text", "read_json_file",
            "MAX_JSON_BYTES"]
 
 #: The largest JSON file pyg_nar reads from a checkpoint or a dataset folder (metadata only).
@@ -111,6 +111,25 @@ def write_text(path: str, text: str) -> str:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
     return write_atomic(path, write)
+
+
+def torch_file_problem(path: str) -> str | None:
+    """What makes ``path`` unfit for ``torch.load(weights_only=True)`` before it is opened:
+    ``None`` for a zip archive of uncompressed records (what ``torch.save`` writes; then
+    loading it allocates no more than the file's size), else the reason (not a zip archive,
+    or compressed records, which could inflate far beyond the file)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        return f"not a torch zip archive ({type(e).__name__})"
+    if any(i.compress_type != zipfile.ZIP_STORED for i in infos):
+        return "it holds compressed records, which torch.save never writes"
+    if sum(i.file_size for i in infos) > osp.getsize(path):
+        return "its records claim more bytes than the file holds"
+    return None
 
 
 def read_json_file(path: str, error: type, expect: type | tuple = dict,
