@@ -266,8 +266,9 @@ def _build_within(cls: type, config: dict, state: dict, where: str, too_large: s
         except CheckpointError:
             raise
         except Exception as e:  # noqa: BLE001  (a constructor refusing its arguments)
+            first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
             raise CheckpointError(f"{where}: config does not fit {cls.__name__} "
-                                  f"({type(e).__name__}: {e})") from None
+                                  f"({type(e).__name__}: {first})") from None
     return model
 
 

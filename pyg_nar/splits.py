@@ -31,11 +31,13 @@ FLOWERFORMER_TRAIN_POOL = {"nasbench101": 7290, "nasbench201": 7813, "nasbench_g
 
 #: Seeds NumPy's RandomState takes.
 MAX_SEED = 2 ** 32 - 1
+#: The most architectures a split covers (NAS-Bench-101 has 423,624).
+MAX_ARCHS = 10 ** 7
 
 
 def permutation(num_archs: int, seed: int | None) -> Tensor:
     """``numpy.random.RandomState(seed).permutation(num_archs)``; ``None`` keeps the order."""
-    check_int(num_archs, "num_archs", "permutation", 0)
+    check_int(num_archs, "num_archs", "permutation", 0, MAX_ARCHS)
     check_int(seed, "seed", "permutation", 0, MAX_SEED, none=True)
     if seed is None:
         return torch.arange(num_archs)
@@ -60,7 +62,7 @@ def narformer_split(num_archs: int, train_size: int | float, num_val: int = 200,
                     seed: int | None = 0) -> dict[str, Tensor]:
     """NAR-Former protocol. ``train_size`` is a count or a fraction of the whole space
     (the paper's 0.1% / 1% / 5% / 50%; on NB201 5% -> 781, 10% -> 1562, 50% -> 7812)."""
-    check_int(num_archs, "num_archs", "narformer_split", 1)
+    check_int(num_archs, "num_archs", "narformer_split", 1, MAX_ARCHS)
     check_int(num_val, "num_val", "narformer_split", 0)
     n_train = _train_count(train_size, num_archs, "narformer_split")
     if n_train + num_val > num_archs:
@@ -82,7 +84,7 @@ def flowerformer_split(num_archs: int, train_ratio: float, train_pool: int | Non
     :data:`FLOWERFORMER_TRAIN_POOL`). ``seed=None`` keeps the dataset order (FlowerFormer's
     seed 21 did that); the reference runs of this project use ``seed=0``.
     """
-    check_int(num_archs, "num_archs", "flowerformer_split", 1)
+    check_int(num_archs, "num_archs", "flowerformer_split", 1, MAX_ARCHS)
     check_int(num_val, "num_val", "flowerformer_split", 0)
     check_int(train_pool, "train_pool", "flowerformer_split", 1, none=True)
     check_number(train_ratio, "train_ratio", "flowerformer_split", 0, None, open_low=True)
