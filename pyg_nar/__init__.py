@@ -14,6 +14,8 @@ _LAZY = {
     "ArchitectureError": "pyg_nar.errors",
     "PygNarError": "pyg_nar.errors",
     "arch_data": "pyg_nar.data",
+    "from_onnx": "pyg_nar.networks.onnx_graph",
+    "from_torch": "pyg_nar.networks.torch_export",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -296,7 +296,8 @@ def _add_measure(q) -> None:
     q.add_argument("--out", required=True, metavar="DIR",
                    help="dataset folder, created or resumed (required)")
     q.add_argument("--families", metavar="A,B,...",
-                   help="comma-separated zoo families (default: all ten)")
+                   help="comma-separated zoo families (default: the ten CNN families; "
+                        "also vit, bert, mobilevit)")
     _number(q, "--per-family", 10, "models sampled per zoo family")
     _number(q, "--seed", 0, "seed of the sampled model configurations", type=int)
     q.add_argument("--onnx-dir", metavar="DIR",

@@ -349,9 +349,9 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
         if not osp.isdir(onnx_dir):
             raise PipelineError(f"{onnx_dir}: no such folder")
     else:
-        unknown = sorted(set(families or []) - set(zoo.FAMILIES))
+        unknown = sorted(set(families or []) - set(zoo.REGISTRY))
         if unknown:
-            raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.FAMILIES)}")
+            raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.REGISTRY)}")
     out = os.fspath(out)
     folder = measure_folder(out, onnx_dir)
     if onnx_dir is not None:

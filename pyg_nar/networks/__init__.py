@@ -1,10 +1,13 @@
-r"""Whole networks: ONNX import, a zoo of parametric CNN families, latency measurement.
+r"""Whole networks: ONNX and PyTorch import, a zoo of parametric networks, latency measurement.
 
 * :mod:`~pyg_nar.networks.onnx_graph` -- :func:`from_onnx` turns an ONNX model into an
-  architecture graph (``op``, ``op_attrs``, ``out_shape``, ``static``).
+  architecture graph (``op``, ``op_attrs``, ``out_shape``, ``static``);
+  :mod:`~pyg_nar.networks.torch_export` -- :func:`from_torch` does the same for a PyTorch
+  module (exported to a temporary ONNX file).
 * :mod:`~pyg_nar.networks.vocab` -- the versioned operator vocabulary and attribute slots;
   :mod:`~pyg_nar.networks.flops` -- FLOPs per operator and the ``static`` row.
-* :mod:`~pyg_nar.networks.zoo` -- ten CNN families in plain PyTorch, sampled from a seed.
+* :mod:`~pyg_nar.networks.zoo` -- ten CNN and three attention families in plain PyTorch,
+  sampled from a seed.
 * :mod:`~pyg_nar.networks.measure` -- onnxruntime latency and NNLQP-layout latency datasets,
   which :class:`pyg_nar.datasets.NNLQP` loads.
 
@@ -16,6 +19,7 @@ from pyg_nar._lazy import lazy_names
 #: public name -> module that defines it (imported on first access)
 _LAZY = {
     "from_onnx": "pyg_nar.networks.onnx_graph",
+    "from_torch": "pyg_nar.networks.torch_export",
     "load_onnx": "pyg_nar.networks.onnx_graph",
     "strip_weights": "pyg_nar.networks.onnx_graph",
     "data_inputs": "pyg_nar.networks.onnx_graph",

@@ -26,7 +26,12 @@ class Family:
         build (Callable): ``config dict -> nn.Module``.
         input_sizes (tuple[int, ...]): resolutions ``input_size`` is drawn from (default
             :data:`DEFAULT_INPUT_SIZES`; the families whose cost grows fastest with
-            resolution use fewer).
+            resolution use fewer). Empty when ``sample`` draws ``input_size`` itself, jointly
+            with a parameter that must divide it (the ViT's patch size).
+
+    A model whose input is not a ``(B, 3, S, S)`` image defines ``example_input(batch_size,
+    input_size)``: :func:`~pyg_nar.networks.zoo.example_input` and ``export_onnx`` use it (the
+    BERT family: int64 token ids, ``input_size`` being the sequence length).
     """
     name: str
     sample: Callable
