@@ -21,7 +21,10 @@ runs out of memory, or an accepted input whose result is wrong: a damaged cache 
 ONNX file served as if it were intact) or **hang**. Also counted: code executions (every
 pickle the fuzzer plants would create a marker file when unpickled), files overwritten (the
 user files and every base input are hashed before and after), and, for ONNX inputs, files that
-``onnx.checker.check_model(full_check=True)`` rejects but ``from_onnx`` accepts. Crashes,
+``onnx.checker.check_model(full_check=True)`` rejects but ``from_onnx`` accepts ("checker
+missed"; counted apart, as "output shape only", are those the checker accepts once graph
+outputs without a declared shape are left out: ``from_onnx`` takes their rank from its own
+inference, as onnxruntime does). Crashes,
 hangs, executions, overwrites and checker misses are saved as reproducers (the input's files,
 ``call.json``, ``error.txt``) under ``--out``; the table is printed and saved as
 ``summary.json``.
@@ -519,6 +522,28 @@ def _checker_rejects(data: bytes) -> tuple[bool, str]:
     return False, ""
 
 
+def _only_output_shapes(data: bytes) -> bool:
+    """Whether the checker accepts the model once its graph outputs without a declared shape
+    are left out: ``from_onnx``'s one documented leniency (it takes their rank from its own
+    inference, as onnxruntime does, so models after ``set_batch_size`` convert)."""
+    import onnx
+
+    try:
+        model = onnx.load_model_from_string(data)
+        shaped = [o for o in model.graph.output if o.type.tensor_type.HasField("shape")]
+        if len(shaped) == len(model.graph.output):
+            return False
+        kept = [onnx.ValueInfoProto() for _ in shaped]
+        for k, o in zip(kept, shaped):
+            k.CopyFrom(o)
+        del model.graph.output[:]
+        model.graph.output.extend(kept)
+        onnx.checker.check_model(model, full_check=True)
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
 # ============================================================================== categories
 # Each maker builds an input under ``scratch`` from the base and returns its call: a JSON
 # dict with the target's name and arguments (paths inside scratch). The workers run them;
@@ -817,6 +842,17 @@ def make_cache(rng, base, scratch, marker):
 CONFIG_EDITS = ["huge", "negative", "zero", "type", "missing", "unknown", "class"]
 
 
+def _json_object(path: str):
+    """The JSON object in ``path``, or ``None`` when an earlier edit of this input left none
+    there (the maker then edits what is there differently)."""
+    try:
+        with open(path) as fh:
+            value = json.load(fh)
+    except (OSError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def make_checkpoint(rng, base, scratch, marker):
     which = rng.choice(["nnlp", "narformer"])
     ck = osp.join(scratch, "ck")
@@ -827,8 +863,9 @@ def make_checkpoint(rng, base, scratch, marker):
                         "model.pt", "model.pt", "legacy", "transform.txt", "text"])
         kinds.append(f)
         path = osp.join(ck, f)
-        if f == "model.json" and osp.isfile(path):
-            meta = json.load(open(path))
+        if f == "model.json" and isinstance(_json_object(path), dict) and isinstance(
+                _json_object(path).get("config"), dict):
+            meta = _json_object(path)
             edit = rng.choice(CONFIG_EDITS)
             kinds.append(edit)
             cfg = meta["config"]
@@ -848,10 +885,12 @@ def make_checkpoint(rng, base, scratch, marker):
             else:
                 meta["class"] = rng.choice(["os.system", "Linear", 5, None, "NARFormer", "NNLP", "FLOPsRegression"])
             _write(path, json.dumps(meta))
-        elif f == "metrics.json" and osp.isfile(path):
-            m = json.load(open(path))
+        elif f == "metrics.json" and _json_object(path) is not None:
+            m = _json_object(path)
             key = rng.choice(["dataset", "task", "protocol", "train_size", "seed", "num_val",
                               "train_pool", "model"])
+            if not isinstance(m.get("extra", {}), dict):
+                m["extra"] = {}
             m.setdefault("extra", {})[key] = rng.choice(SPECIAL_JSON + ["nnlqp:/nowhere", "latency", "accuracy",
                                                                         "nasbench201", "narformer"])
             if rng.random() < 0.2:
@@ -859,8 +898,8 @@ def make_checkpoint(rng, base, scratch, marker):
             _write(path, json.dumps(m))
         elif f == "vocab.json":
             _write(path, json.dumps(rng.choice([[1, 2], {}, "x", [], ["a"] * 3, None, [["Conv"]]])))
-        elif f == "transform.json" and osp.isfile(path):
-            spec = json.load(open(path))
+        elif f == "transform.json" and _json_object(path) is not None:
+            spec = _json_object(path)
             edit = rng.randrange(6)
             if edit == 0:
                 spec["transform"] = {"class": rng.choice(["os.system", "Payload", "eval", "Compose"]),
@@ -895,7 +934,12 @@ def make_checkpoint(rng, base, scratch, marker):
                 _write(path, data[: rng.randrange(len(data))])
             else:
                 import torch
-                state = torch.load(path, weights_only=True)
+                try:
+                    state = torch.load(path, weights_only=True)
+                except Exception:  # noqa: BLE001  (an earlier edit of this input damaged it)
+                    state = {}
+                if not isinstance(state, dict) or not state:
+                    edit = "foreign"
                 if edit == "foreign":
                     state = rng.choice([[1, 2], {"x": 1}, torch.zeros(3), {}])
                 else:
@@ -1270,6 +1314,9 @@ def worker_main(base_path: str, memory_mb: int) -> None:
             proto.write(json.dumps({"stage": "target"}) + "\n")
             note = run_call(call, base)
             result.update(outcome="accepted", note=str(note)[:100])
+            if result.get("checker_rejects"):
+                with open(call["path"], "rb") as f:
+                    result["output_shape_only"] = _only_output_shapes(f.read())
         except named as e:
             result.update(outcome="named error", error=type(e).__name__, message=str(e)[:300])
         except MemoryError:
@@ -1442,7 +1489,7 @@ def summarize(results, categories, markers, overwritten_base, seconds, total, wo
         t["executions"] += bool(r.get("executed"))
         t["overwrites"] += len(r.get("overwritten") or [])
         if r.get("checker_rejects") and r["outcome"] == "accepted":
-            t["checker missed"] += 1
+            t["output shape only" if r.get("output_shape_only") else "checker missed"] += 1
     executions = {m.rsplit("-", 1)[0] for m in markers}
     for c in categories:  # a marker no worker saw (the load happened in another step)
         table[c]["executions"] = max(table[c]["executions"], sum(m.startswith(c + "-") for m in markers))
@@ -1453,7 +1500,7 @@ def summarize(results, categories, markers, overwritten_base, seconds, total, wo
 
 def is_finding(r: dict) -> bool:
     return (r["outcome"] in ("crash", "hang") or r.get("executed") or r.get("overwritten")
-            or (r.get("checker_rejects") and r["outcome"] == "accepted"))
+            or (r.get("checker_rejects") and r["outcome"] == "accepted" and not r.get("output_shape_only")))
 
 
 def save_reproducers(results, base, out, seed, limit_per_kind: int = 25) -> None:
@@ -1485,7 +1532,7 @@ def save_reproducers(results, base, out, seed, limit_per_kind: int = 25) -> None
 
 
 def format_table(summary: dict) -> str:
-    cols = ["inputs", *OUTCOMES, "executions", "overwrites", "checker missed"]
+    cols = ["inputs", *OUTCOMES, "executions", "overwrites", "checker missed", "output shape only"]
     rows = [[c] + [str(t.get(k, 0)) for k in cols] for c, t in summary["table"].items()]
     totals = ["total"] + [str(sum(t.get(k, 0) for t in summary["table"].values())) for k in cols]
     rows.append(totals)

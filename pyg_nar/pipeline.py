@@ -31,7 +31,7 @@ from pyg_nar.errors import ArgumentError, DataFileError, OutputExistsError, Pipe
 from pyg_nar.recipes import DATASETS, check_job, dataset_task, load_dataset, missing_data
 from pyg_nar.splits import MAX_SEED, flowerformer_split, narformer_split
 from pyg_nar.training import fit, predict as predict_values
-from pyg_nar.utils.arguments import check_choice, check_int, check_number
+from pyg_nar.utils.arguments import MAX_BATCH_SIZE, check_choice, check_int, check_number
 from pyg_nar.utils.files import check_creatable, write_atomic, write_text
 
 __all__ = ["load_dataset", "dataset_task", "make_split", "train", "evaluate", "predict",
@@ -279,10 +279,6 @@ def _input_graph(item: str, batch_size: int | None) -> tuple[Data, str]:
     return from_onnx(item, batch_size=batch_size), "onnx"
 
 
-#: The largest batch size :func:`predict` sets as the ONNX inputs' first dimension.
-MAX_BATCH = 2 ** 16
-
-
 def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -> list[dict]:
     """Predict each input (ONNX file or NB201 arch string) with a checkpoint.
 
@@ -297,7 +293,7 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
         raise ArgumentError(f"{where}: inputs must be a list of ONNX paths or NB201 arch strings")
     if not inputs:
         raise ArgumentError(f"{where}: no inputs to predict")
-    check_int(batch_size, "batch_size", where, 1, MAX_BATCH, none=True)
+    check_int(batch_size, "batch_size", where, 1, MAX_BATCH_SIZE, none=True)
     inputs = [os.fspath(item) for item in inputs]
     model, transform, info, extra = _load(checkpoint)
     vocab = list(info.get("op_vocab") or [])
@@ -335,6 +331,8 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
     from pyg_nar.networks import build_latency_dataset, measure_onnx_folder, zoo
 
     where = "pyg_nar.pipeline.measure"
+    if not isinstance(out, (str, os.PathLike)):
+        raise ArgumentError(f"{where}: out must be a folder path, got {type(out).__name__}")
     if families is not None and (isinstance(families, str) or not all(isinstance(f, str) for f in families)):
         raise ArgumentError(f"{where}: families must be a list of family names")
     for name, value, hi in (("per_family", per_family, 10 ** 5), ("threads", threads, 1024),
@@ -344,7 +342,7 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
     if isinstance(batch_sizes, (str, int)) or not batch_sizes:
         raise ArgumentError(f"{where}: batch_sizes must be a list of batch sizes")
     for b in batch_sizes:
-        check_int(b, "batch_sizes", where, 1, MAX_BATCH)
+        check_int(b, "batch_sizes", where, 1, MAX_BATCH_SIZE)
     if onnx_dir is not None:
         if not osp.isdir(onnx_dir):
             raise PipelineError(f"{onnx_dir}: no such folder")

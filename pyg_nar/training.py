@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch_geometric.data.data import BaseData
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
@@ -168,7 +169,12 @@ def _materialize(dataset, what: str) -> list:
     """The graphs of ``dataset`` as a list, each read (and transformed) once."""
     if dataset is None:
         return []
+    if isinstance(dataset, (str, bytes, dict, BaseData)) or not hasattr(dataset, "__iter__"):
+        raise ArgumentError(f"fit: the {what} dataset must be a dataset or a list of graphs, got "
+                            f"{type(dataset).__name__}")
     items = list(dataset) if not hasattr(dataset, "__getitem__") else [dataset[i] for i in range(len(dataset))]
+    if not all(isinstance(g, BaseData) for g in items):
+        raise ArgumentError(f"fit: the {what} dataset must hold graphs (torch_geometric Data)")
     if not items:
         raise ArgumentError(f"fit: the {what} dataset is empty")
     if getattr(items[0], "y", None) is None:

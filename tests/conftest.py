@@ -48,6 +48,12 @@ def load_fuzz():
 
 
 @pytest.fixture(scope="session")
+def fuzz():
+    """``benchmarks/fuzz.py`` as a module (:func:`load_fuzz`)."""
+    return load_fuzz()
+
+
+@pytest.fixture(scope="session")
 def tiny_networks(tmp_path_factory):
     """Eight small networks exported to ONNX, and an NNLQP-layout folder over them (``gt.txt``
     with made-up latencies at batch sizes 1 and 4): ``{"onnx": [paths], "nnlqp": folder}``.

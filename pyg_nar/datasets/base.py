@@ -21,11 +21,15 @@ from torch_geometric.data import Data, InMemoryDataset
 from torch_geometric.data.data import BaseData
 
 from pyg_nar.datasets.paths import data_root, missing_files, missing_files_message
-from pyg_nar.errors import DataFileError
+from pyg_nar.errors import ArgumentError, DataFileError
 from pyg_nar.utils.files import read_json_file, torch_file_problem, write_atomic, write_text
 
 __all__ = ["BenchmarkDataset", "SafeCache", "CacheError", "read_csv_rows", "read_json",
-           "check_label", "DataFileError"]
+           "check_label", "DataFileError", "LATENCY_RANGE_MS"]
+
+#: Latencies (ms) a latency file (``gt.txt``, HELP's tables) may hold: positive and
+#: representable in float32 (from a microsecond's thousandth to eleven days).
+LATENCY_RANGE_MS = (1e-6, 1e9)
 
 
 def _open_text(path: str):
@@ -290,8 +294,12 @@ class BenchmarkDataset(SafeCache, InMemoryDataset):
         raise FileNotFoundError(missing_files_message(type(self).__name__, missing, self.raw_dir))
 
     def _save_graphs(self, graphs: list) -> None:
+        if not graphs:
+            raise DataFileError(f"{', '.join(self.raw_paths)}: no architectures in the raw files")
         if self.pre_filter is not None:
             graphs = [g for g in graphs if self.pre_filter(g)]
+            if not graphs:
+                raise ArgumentError(f"{type(self).__name__}: pre_filter kept none of the graphs")
         if self.pre_transform is not None:
             graphs = [self.pre_transform(g) for g in graphs]
         self.save(graphs, self.processed_paths[0])

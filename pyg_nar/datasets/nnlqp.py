@@ -21,20 +21,15 @@ from typing import Callable, Iterable
 
 import torch
 
-from pyg_nar.datasets.base import BenchmarkDataset, check_label
+from pyg_nar.datasets.base import LATENCY_RANGE_MS, BenchmarkDataset, check_label
 from pyg_nar.errors import ArgumentError, DataFileError
 from pyg_nar.networks.onnx_graph import from_onnx
 from pyg_nar.networks.vocab import GRAPH_FORMAT_VERSION, ONNX_OP_VOCAB_VERSION, onnx_op_vocab
-from pyg_nar.utils.arguments import check_int
+from pyg_nar.utils.arguments import MAX_BATCH_SIZE, check_int
 
 __all__ = ["NNLQP", "read_gt"]
 
 
-#: Latencies (ms) a ``gt.txt`` may hold: positive and representable in float32 (from a
-#: microsecond's thousandth to eleven days).
-LATENCY_RANGE_MS = (1e-6, 1e9)
-#: The largest batch size of a ``gt.txt`` line.
-MAX_BATCH_SIZE = 2 ** 16
 GT_FIELDS = "GraphID OnnxPath BatchSize Latency(ms) ModelType PlatformId [Stage]"
 
 
@@ -66,9 +61,10 @@ def read_gt(path: str) -> list[dict]:
     The first line that is neither blank nor a comment may be a header, recognised as such
     only if none of its GraphID, BatchSize and Latency fields is a number. Every other line
     is checked: a non-negative integer GraphID, a BatchSize in ``1 ..``
-    :data:`MAX_BATCH_SIZE`, a latency in milliseconds within :data:`LATENCY_RANGE_MS` (no NaN,
-    infinity, zero or negative value), and no second line measuring the same file at the
-    same batch size on the same platform. Anything else is a
+    :data:`~pyg_nar.utils.arguments.MAX_BATCH_SIZE`, a latency in milliseconds within
+    :data:`~pyg_nar.datasets.base.LATENCY_RANGE_MS` (no NaN, infinity, zero or negative
+    value), and no second line measuring the same file at the same batch size on the same
+    platform. Anything else is a
     :class:`~pyg_nar.errors.DataFileError` naming the file and line. Each row holds
     ``graph_id``, ``onnx_path``, ``batch_size``, ``latency_ms``, ``model_type``, ``platform``,
     ``stage`` (``None`` without the 7th column) and ``line``.

@@ -27,7 +27,7 @@ import numpy as np
 from pyg_nar.datasets.nnlqp import read_gt
 from pyg_nar.errors import OnnxGraphError
 from pyg_nar.networks import zoo
-from pyg_nar.networks.onnx_graph import floating_types, load_onnx, set_batch_size, strip_weights
+from pyg_nar.networks.onnx_graph import floating_types, has_values, load_onnx, set_batch_size, strip_weights
 
 __all__ = ["build_latency_dataset", "measure_onnx_folder", "measure_latency", "measurement_noise",
            "prepare_for_runtime"]
@@ -44,11 +44,6 @@ def _ort():
             "measuring latency needs onnxruntime: pip install 'pyg-nar[latency]' "
             "(or pip install onnxruntime)") from None
     return onnxruntime
-
-
-def _has_data(t) -> bool:
-    return bool(t.raw_data or t.float_data or t.double_data or t.int32_data or t.int64_data
-                or t.uint64_data or t.string_data)
 
 
 def prepare_for_runtime(model_or_path, seed: int = 0):
@@ -75,7 +70,7 @@ def prepare_for_runtime(model_or_path, seed: int = 0):
                 continue
             del t.external_data[:]
             t.data_location = onnx.TensorProto.DEFAULT
-        if _has_data(t) or math.prod(t.dims) == 0:
+        if has_values(t) or math.prod(t.dims) == 0:
             continue
         if t.data_type not in floating:
             raise OnnxGraphError(

@@ -50,17 +50,24 @@ from pyg_nar.data import ArchitectureError, arch_data
 from pyg_nar.errors import OnnxGraphError
 from pyg_nar.networks.flops import node_flops, static_features
 from pyg_nar.networks.vocab import ONNX_OP_VOCAB, OP_ATTR_FIELDS, op_attr_row, op_index
+from pyg_nar.utils.arguments import MAX_BATCH_SIZE, check_int
 from pyg_nar.utils.dag import find_cycle
 
-__all__ = ["from_onnx", "load_onnx", "strip_weights", "floating_types", "data_inputs",
-           "set_batch_size", "OnnxGraphError"]
+__all__ = ["from_onnx", "load_onnx", "check_structure", "has_values", "strip_weights",
+           "floating_types", "data_inputs", "set_batch_size", "OnnxGraphError", "MAX_ELEMENTS"]
+
+#: The most elements any tensor of a converted model may have (inputs, weights and inferred
+#: outputs): 2**40, a thousand times a ResNet-50 activation at batch size 2**16. Larger dims
+#: are an :class:`OnnxGraphError`, so no count overflows and no shape is absurd.
+MAX_ELEMENTS = 2 ** 40
 
 
 # ------------------------------------------------------------------- load and validate
-def load_onnx(model_or_path, name: str | None = None):
+def load_onnx(model_or_path, name: str | None = None, check: bool = True):
     """Load an ONNX model's structure (no external weight data) and check it is one.
 
-    Returns ``(model, name)``; raises :class:`OnnxGraphError` for a file that is not ONNX.
+    Returns ``(model, name)``; raises :class:`OnnxGraphError` for a file that is not ONNX
+    or, with ``check``, one that :func:`check_structure` rejects.
     """
     import onnx
 
@@ -80,7 +87,120 @@ def load_onnx(model_or_path, name: str | None = None):
         raise OnnxGraphError(
             f"{name}: not an ONNX model (no IR version or an empty graph; "
             f"ir_version={model.ir_version}, {len(model.graph.node)} operators)")
+    if check:
+        check_structure(model, name)
     return model, name
+
+
+_VALUE_FIELDS = ("raw_data", "float_data", "int32_data", "string_data", "int64_data",
+                 "double_data", "uint64_data")
+
+
+def has_values(t) -> bool:
+    """Whether a ``TensorProto`` holds its values in the file (not as external data)."""
+    return any(len(getattr(t, f)) for f in _VALUE_FIELDS)
+
+
+def check_structure(model, name: str) -> None:
+    """Reject what ``onnx.checker.check_model(full_check=True)`` rejects (two producers of one
+    tensor, graph outputs nothing produces, unknown or misspelt attributes, attributes of the
+    wrong type, initializer data that does not match its dims, declared shapes that contradict
+    inference, ...), as an :class:`OnnxGraphError` naming ``name`` and the checker's reason.
+
+    Weight-stripped initializers (dims, no values: NNLQP's files) and external data (whose
+    files need not exist) are valid: the checker sees them as graph inputs of their type and
+    shape, and the data of the others is checked against their dims here, so no weight is
+    copied or serialised for the checker."""
+    import onnx
+
+    _check_initializer_sizes(model, name)
+    _run_checker(_checker_copy(model), name)
+
+
+def _checker_copy(model):
+    """A copy of ``model`` for ``onnx.checker`` whose initializers without data in the file, or
+    of more than 4096 elements, are declared as graph inputs of their type and shape instead
+    (the checker and shape inference see the same shapes; no large weight is serialised)."""
+    import onnx
+    from onnx import helper
+
+    light = onnx.ModelProto()
+    light.CopyFrom(model)
+    g = light.graph
+    keep = [has_values(t) and t.data_location != onnx.TensorProto.EXTERNAL
+            and math.prod(t.dims) <= _FOLD_MAX_ELEMENTS for t in g.initializer]
+    moved = [t for t, k in zip(g.initializer, keep) if not k]
+    if moved:
+        inputs = {vi.name for vi in g.input}
+        declared = [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+                    for t in moved if t.name not in inputs]
+        kept = [t for t, k in zip(g.initializer, keep) if k]
+        del g.initializer[:]
+        g.initializer.extend(kept)
+        g.input.extend(declared)
+    return light
+
+
+def _run_checker(light, name: str) -> None:
+    """``onnx.checker.check_model(full_check=True)`` on a :func:`_checker_copy`; an error is an
+    :class:`OnnxGraphError` naming ``name``.
+
+    One leniency: the checker wants every graph output's shape declared, which
+    :func:`set_batch_size` drops (to be inferred anew) and onnxruntime does not need; graph
+    outputs without a declared shape are left out of the check once it is known that
+    something produces them."""
+    import onnx
+
+    g = light.graph
+    shaped = [o for o in g.output if o.type.tensor_type.HasField("shape")]
+    if len(shaped) < len(g.output):
+        produced = {t for nd in g.node for t in nd.output} | {t.name for t in g.initializer} | {
+            vi.name for vi in g.input}
+        for o in g.output:
+            if o.name not in produced:
+                raise OnnxGraphError(f"{name}: graph output {o.name!r} is produced by no operator, "
+                                     f"graph input or initializer")
+        kept = [onnx.ValueInfoProto() for _ in shaped]
+        for k, o in zip(kept, shaped):
+            k.CopyFrom(o)
+        del g.output[:]
+        g.output.extend(kept)
+    try:
+        onnx.checker.check_model(light, full_check=True)
+    except Exception as e:  # noqa: BLE001  (ValidationError, InferenceError, and C++ errors)
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+        raise OnnxGraphError(f"{name}: rejected by onnx.checker: {reason}") from None
+
+
+def _check_initializer_sizes(model, name: str) -> None:
+    """That each initializer's data (when it holds any in the file) has as many elements as
+    its dims say, as ``onnx.checker`` requires; else an :class:`OnnxGraphError` naming it."""
+    import onnx
+
+    T = onnx.TensorProto
+    complex_types = {T.COMPLEX64, T.COMPLEX128}
+    packed = {getattr(T, n) for n in ("INT4", "UINT4", "FLOAT4E2M1") if hasattr(T, n)}
+    for t in model.graph.initializer:
+        if any(d < 0 for d in t.dims):
+            raise OnnxGraphError(f"{name}: initializer {t.name!r} has a negative dimension {list(t.dims)}")
+        n = math.prod(t.dims)
+        if t.data_location == T.EXTERNAL or t.data_type in packed:
+            continue
+        if t.raw_data:
+            try:
+                want = n * onnx.helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
+            except Exception:  # noqa: BLE001  (an unknown element type: the checker's call)
+                continue
+            got = len(t.raw_data)
+        else:
+            got = sum(len(getattr(t, f)) for f in _VALUE_FIELDS)
+            if not got:  # weight-stripped
+                continue
+            want = n * (2 if t.data_type in complex_types else 1)
+        if got != want:
+            raise OnnxGraphError(f"{name}: initializer {t.name!r} holds {got} "
+                                 f"{'bytes' if t.raw_data else 'values'} for dims "
+                                 f"{list(t.dims)} ({want} expected)")
 
 
 # -------------------------------------------------------------- weights and constants
@@ -125,6 +245,29 @@ def _attrs(node) -> dict:
     import onnx
 
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _constant_value(node):
+    """The value of a ``Constant`` operator as a numpy array (any of its attribute forms:
+    ``value``, ``value_float(s)``, ``value_int(s)``, ``value_string(s)``), or ``None`` when it
+    has none that can be read (a sparse value, or data that does not match its dims)."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    for key, value in _attrs(node).items():
+        try:
+            if key == "value" and isinstance(value, onnx.TensorProto):
+                return numpy_helper.to_array(value)
+            if key in ("value_float", "value_floats"):
+                return np.asarray(value, dtype=np.float32)
+            if key in ("value_int", "value_ints"):
+                return np.asarray(value, dtype=np.int64)
+            if key in ("value_string", "value_strings"):
+                return np.asarray(value, dtype=object)
+        except (ValueError, TypeError):
+            return None
+    return None
 
 
 def _shape_of(value_info):
@@ -227,9 +370,9 @@ def _split_constants(model, name: str) -> _Network:
     for nd in g.node:
         if _is_constant(nd):
             constants.update(nd.output)
-            a = _attrs(nd)
-            if "value" in a:
-                shapes[nd.output[0]] = (list(a["value"].dims), a["value"].data_type)
+            value = _constant_value(nd) if len(nd.output) == 1 else None
+            if value is not None:
+                shapes[nd.output[0]] = (list(value.shape), _tensor_type(value))
         else:
             ops.append(nd)
     inputs, weights = _split_inputs(g, ops, constants)
@@ -239,6 +382,10 @@ def _split_constants(model, name: str) -> _Network:
             shapes[vi.name] = _shape_of(vi)
     if not inputs:
         raise OnnxGraphError(f"{name}: the graph has no data input (every graph input is a weight)")
+    for vi in inputs:
+        if not vi.type.tensor_type.HasField("shape"):
+            raise OnnxGraphError(f"{name}: graph input {vi.name!r} has no declared shape; "
+                                 f"from_onnx needs fixed input shapes")
     if not ops:
         raise OnnxGraphError(f"{name}: the graph has no operators besides constants")
     return _Network(name, m, inputs, ops, constants, weights, shapes)
@@ -270,6 +417,11 @@ def _tensor_edges(net: _Network) -> tuple[list[int], list[int]]:
                 seen.add(u)
                 src.append(u)
                 dst.append(k + j)
+    produced = set(producer) | net.constants
+    for o in net.model.graph.output:
+        if o.name not in produced:
+            raise OnnxGraphError(f"{net.name}: graph output {o.name!r} is produced by no operator, "
+                                 f"graph input or initializer")
     if any(s >= d for s, d in zip(src, dst)):
         cycle = find_cycle(src, dst, k + len(net.ops))
         if cycle is not None:
@@ -296,9 +448,6 @@ def _declare_input_shapes(net: _Network, batch_size: int | None) -> None:
     if batch_size is not None:
         set_batch_size(net.model.graph, batch_size, net.inputs)
     for vi in net.inputs:
-        if not vi.type.tensor_type.HasField("shape"):
-            raise OnnxGraphError(f"{net.name}: graph input {vi.name!r} has no declared shape; "
-                                 f"from_onnx needs fixed input shapes")
         for pos, d in enumerate(vi.type.tensor_type.shape.dim):
             if d.HasField("dim_value"):
                 continue
@@ -332,20 +481,89 @@ def _infer_shapes(net: _Network, batch_size: int | None) -> None:
             raise OnnxGraphError(
                 f"{net.name}: the shape of output {nd.output[0] if nd.output else '?'!r} of "
                 f"{net.describe(len(net.inputs) + j)} could not be inferred")
+    _check_sizes(net)
+
+
+def _check_sizes(net: _Network) -> None:
+    """Every known shape (inputs, weights, operator inputs and outputs) has non-negative dims
+    and at most :data:`MAX_ELEMENTS` elements; else an :class:`OnnxGraphError` naming the
+    tensor (and the operator that writes it)."""
+    writer = {t: len(net.inputs) + j for j, nd in enumerate(net.ops) for t in nd.output if t}
+    for t, (dims, _) in net.shapes.items():
+        if dims is None:
+            continue
+        if any(d < 0 for d in dims) or math.prod(dims) > MAX_ELEMENTS:
+            where = f" (written by {net.describe(writer[t])})" if t in writer else ""
+            problem = "a negative dimension" if any(d < 0 for d in dims) else \
+                f"more than {MAX_ELEMENTS} elements"
+            raise OnnxGraphError(f"{net.name}: tensor {t!r}{where} has shape {dims}: {problem}")
 
 
 def _run_inference(net: _Network) -> None:
-    """Run ONNX shape inference (strict, with data propagation) and record the new shapes."""
+    """Run ONNX shape inference (strict) and record the new shapes. Data propagation (which
+    follows shape arithmetic) runs only when no integer tensor is larger than 4096 elements:
+    onnx propagates a 1-D integer tensor as a list of dims, so a ``Range`` of 10**9 elements
+    would take minutes and gigabytes; without it such a model is still converted, or fails
+    with a named error."""
     import onnx
 
-    try:
-        inferred = onnx.shape_inference.infer_shapes(net.model, strict_mode=True, data_prop=True)
-    except Exception as e:
-        raise OnnxGraphError(f"{net.name}: shape inference failed: {e}") from None
+    def infer(data_prop: bool):
+        try:
+            return onnx.shape_inference.infer_shapes(net.model, strict_mode=True, data_prop=data_prop)
+        except Exception as e:  # noqa: BLE001  (InferenceError, and C++ errors)
+            raise OnnxGraphError(f"{net.name}: shape inference failed: {str(e).strip()}") from None
+
+    inferred = infer(False)
+    integer = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
+    large = False
+    for vi in list(inferred.graph.value_info) + list(inferred.graph.output):
+        if vi.type.tensor_type.elem_type in integer:
+            dims = _shape_of(vi)[0]
+            if dims is not None and math.prod(dims) > _FOLD_MAX_ELEMENTS:
+                large = True
+                break
+    if not large:
+        inferred = infer(True)
     g, shapes = inferred.graph, net.shapes
     for vi in list(g.input) + list(g.value_info) + list(g.output):
         if vi.name not in shapes or shapes[vi.name][0] is None:
             shapes[vi.name] = _shape_of(vi)
+
+
+def _tensor_type(value) -> int:
+    import onnx
+
+    if value.dtype == object:
+        return onnx.TensorProto.STRING
+    return onnx.helper.np_dtype_to_tensor_dtype(value.dtype)
+
+
+def _fold_size(nd, ins: list, values: dict) -> float:
+    """An upper bound of the elements an operator's outputs would have when folded, known
+    before evaluating it (the operators whose outputs can outgrow their inputs: ``Range``,
+    ``ConstantOfShape``, ``Expand``, ``Tile``); the total size of the inputs for the others."""
+    import numpy as np
+
+    try:
+        if nd.op_type == "Range" and len(ins) == 3:
+            start, limit, delta = (float(np.asarray(values[t]).reshape(-1)[0]) for t in ins)
+            return math.inf if delta == 0 or not math.isfinite((limit - start) / delta) \
+                else max(0.0, math.ceil((limit - start) / delta))
+        if nd.op_type == "ConstantOfShape" and ins:
+            return float(np.prod(np.maximum(np.asarray(values[ins[0]], dtype=np.float64), 0)))
+        if nd.op_type == "Expand" and len(ins) == 2:
+            shape = np.asarray(values[ins[1]], dtype=np.float64).reshape(-1)
+            x = np.asarray(values[ins[0]]).shape
+            width = max(len(x), len(shape))
+            x = [1] * (width - len(x)) + list(x)
+            shape = [1.0] * (width - len(shape)) + list(shape)
+            return float(np.prod([max(a, b) for a, b in zip(x, shape)]))
+        if nd.op_type == "Tile" and len(ins) == 2:
+            repeats = np.asarray(values[ins[1]], dtype=np.float64).reshape(-1)
+            return float(np.size(values[ins[0]]) * np.prod(np.maximum(repeats, 0)))
+    except (ValueError, TypeError, IndexError, OverflowError, ZeroDivisionError):
+        return math.inf
+    return float(sum(np.size(values[t]) for t in ins))
 
 
 def _fold_shape_arithmetic(net: _Network, values: dict) -> bool:
@@ -363,11 +581,17 @@ def _fold_shape_arithmetic(net: _Network, values: dict) -> bool:
     if not values:
         floating = floating_types()
         for t in g.initializer:
-            if t.data_location != onnx.TensorProto.EXTERNAL and t.data_type not in floating:
-                values[t.name] = numpy_helper.to_array(t)
+            if (t.data_location != onnx.TensorProto.EXTERNAL and t.data_type not in floating
+                    and math.prod(t.dims) <= _FOLD_MAX_ELEMENTS):
+                try:
+                    values[t.name] = numpy_helper.to_array(t)
+                except (ValueError, TypeError, KeyError):  # data that does not match dims
+                    continue
         for nd in g.node:
-            if nd.op_type == "Constant" and "value" in (a := _attrs(nd)):
-                values[nd.output[0]] = numpy_helper.to_array(a["value"])
+            if _is_constant(nd) and len(nd.output) == 1:
+                value = _constant_value(nd)
+                if value is not None and value.dtype != object and value.size <= _FOLD_MAX_ELEMENTS:
+                    values[nd.output[0]] = value
     folded = {}
     for nd in net.ops:  # ONNX files list operators in a topological order
         if not nd.output or nd.output[0] in values:
@@ -382,19 +606,23 @@ def _fold_shape_arithmetic(net: _Network, values: dict) -> bool:
             out = [np.array(dims[start:end], dtype=np.int64)]
         elif nd.op_type in _FOLDABLE and nd.domain in ("", "ai.onnx") and all(
                 t in values and np.size(values[t]) <= _FOLD_MAX_ELEMENTS for t in ins):
+            if _fold_size(nd, ins, values) > _FOLD_MAX_ELEMENTS:
+                continue  # never materialise a large tensor (a Range of 10**9 elements)
             try:
                 out = ReferenceEvaluator(nd).run(None, {t: values[t] for t in ins})
             except Exception:
                 continue
         else:
             continue
-        if any(np.size(v) > _FOLD_MAX_ELEMENTS for v in out):
+        if len(out) != len(nd.output) or any(np.size(v) > _FOLD_MAX_ELEMENTS for v in out):
+            continue
+        out = [np.asarray(v) for v in out]
+        if any(v.dtype == object for v in out):  # strings: not shape arithmetic
             continue
         for t, v in zip(nd.output, out):
-            v = np.asarray(v)
             values[t] = v
             folded[t] = v
-            shapes[t] = (list(v.shape), onnx.helper.np_dtype_to_tensor_dtype(v.dtype))
+            shapes[t] = (list(v.shape), _tensor_type(v))
     if not folded:
         return False
     keep = [nd for nd in g.node if not (nd.output and all(t in values for t in nd.output if t))
@@ -424,8 +652,16 @@ def _node_features(net: _Network) -> tuple[list[int], list[list[float]], list[li
     op_attrs = [[0.0] * len(OP_ATTR_FIELDS) for _ in range(k)]
     out_shape = [_reduce_shape(net.shapes[vi.name][0]) for vi in net.inputs]
     attrs = [_attrs(nd) for nd in net.ops]
-    for nd, a in zip(net.ops, attrs):
-        op_attrs.append(op_attr_row(nd, a, net.shapes))
+    for j, (nd, a) in enumerate(zip(net.ops, attrs)):
+        try:
+            row = op_attr_row(nd, a, net.shapes)
+        except (TypeError, ValueError, OverflowError) as e:  # an attribute of an odd type
+            raise OnnxGraphError(f"{net.name}: {net.describe(k + j)} has an attribute the "
+                                 f"features cannot use ({type(e).__name__}: {e})") from None
+        if not all(-3.4e38 < v < 3.4e38 for v in row):  # NaN, an infinity, or beyond float32
+            raise OnnxGraphError(f"{net.name}: {net.describe(k + j)} has an attribute value "
+                                 f"that is not a finite float32 ({row})")
+        op_attrs.append(row)
         out_shape.append(_reduce_shape(net.shapes[nd.output[0]][0]))
     return op, op_attrs, out_shape, attrs
 
@@ -452,7 +688,7 @@ def _static_row(net: _Network, attrs: list[dict], batch: int) -> list[float]:
         try:
             if out[1] in floating:  # integer shape arithmetic is not floating-point work
                 flops += node_flops(nd, a, shapes, out[0])
-        except (TypeError, IndexError) as e:  # an input shape unknown
+        except (TypeError, IndexError, ValueError) as e:  # an input shape unknown
             raise OnnxGraphError(
                 f"{net.name}: cannot count the FLOPs of {net.describe(k + j)}: an input "
                 f"shape is unknown ({e})") from None
@@ -482,15 +718,20 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
     Returns a :class:`~torch_geometric.data.Data` with ``op``, ``edge_index``, ``op_attrs``
     ``[N, 8]``, ``out_shape`` ``[N, 4]`` and ``static`` ``[1, 4]`` (module docstring).
 
-    Raises :class:`OnnxGraphError` (a ``ValueError``) for a file that is not ONNX, a tensor
-    read but never written, a cycle, or an operator whose output shape cannot be determined
-    (ONNX shape inference, helped by evaluating integer shape arithmetic).
+    Raises :class:`OnnxGraphError` (a ``ValueError``) for a file that is not ONNX or that
+    ``onnx.checker`` rejects (:func:`check_structure`), a tensor read but never written, a
+    cycle, an operator whose output shape cannot be determined (ONNX shape inference, helped
+    by evaluating integer shape arithmetic of at most 4096 elements a tensor), or a tensor of
+    more than :data:`MAX_ELEMENTS` elements; an
+    :class:`~pyg_nar.errors.ArgumentError` for a ``batch_size`` that is not an integer in
+    ``1 ..`` :data:`~pyg_nar.utils.arguments.MAX_BATCH_SIZE`.
     """
-    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    model, name = load_onnx(model_or_path, name)
+    check_int(batch_size, "batch_size", "from_onnx", 1, MAX_BATCH_SIZE, none=True)
+    model, name = load_onnx(model_or_path, name, check=False)
+    _check_initializer_sizes(model, name)
     net = _split_constants(model, name)
-    src, dst = _tensor_edges(net)
+    src, dst = _tensor_edges(net)  # the named structural errors first, then the checker's
+    _run_checker(_checker_copy(net.model), name)  # of the weight-stripped copy: no weight copied
     _infer_shapes(net, batch_size)
     op, op_attrs, out_shape, attrs = _node_features(net)
     batch = int(batch_size if batch_size is not None else out_shape[0][0])

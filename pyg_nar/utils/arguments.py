@@ -16,7 +16,12 @@ from typing import Any, Callable
 
 from pyg_nar.errors import ArgumentError
 
-__all__ = ["fits", "describe", "check_arguments", "check_int", "check_number", "check_choice"]
+__all__ = ["fits", "describe", "check_arguments", "check_int", "check_number", "check_choice",
+           "MAX_BATCH_SIZE"]
+
+#: The largest batch size pyg_nar accepts anywhere (``gt.txt`` lines, ``from_onnx``, ``predict``,
+#: ``measure``).
+MAX_BATCH_SIZE = 2 ** 16
 
 _SEQUENCES = (list, tuple, abc.Sequence, abc.Iterable, abc.Collection)
 

@@ -91,7 +91,11 @@ def atomic_folder(path: str, replace: bool = False) -> Iterator[str]:
 
 def write_atomic(path: str, write: Callable[[str], None]) -> str:
     """Call ``write(tmp)`` on a temporary sibling of ``path`` and rename it to ``path``: a
-    reader never sees a half-written file. Returns ``path``."""
+    reader never sees a half-written file. Returns ``path``. A folder at ``path`` is never
+    replaced: :class:`~pyg_nar.errors.OutputExistsError`, before ``write`` runs."""
+    if osp.isdir(path):
+        raise OutputExistsError(f"{path}: is a folder, where pyg_nar writes a file; it is not "
+                                f"replaced: remove or rename it")
     parent, name = osp.split(osp.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=parent)
     os.close(fd)

@@ -383,3 +383,49 @@ def test_fit_predict_and_split_arguments():
     assert issubclass(ArgumentError, PygNarError) and issubclass(ArgumentError, TypeError) \
         and issubclass(ArgumentError, ValueError)
     assert not math.isnan(TrainConfig().lr)
+
+
+# ------------------------------------------------------------------- HELP latency tables
+def _help_table(tmp_path, **arrays):
+    """A ``latency_help/fbnet_latency.npz`` of 4 networks on one device, edited by ``arrays``."""
+    folder = tmp_path / "data" / "latency_help"
+    folder.mkdir(parents=True)
+    base = {"op_idx": np.zeros((4, 22), dtype=np.int8), "lat_dev": np.array([1.0, 2.0, 3.0, 4.0], dtype=np.float32)}
+    base.update(arrays)
+    with open(folder / "fbnet_latency.npz", "wb") as f:
+        np.savez(f, **base)
+    return str(tmp_path / "data"), str(folder / "fbnet_latency.npz")
+
+
+@pytest.mark.parametrize("arrays, message", [
+    ({"lat_dev": np.array([1.0, np.nan, 3.0, 4.0])}, r"lat_dev\[1\] is nan"),
+    ({"lat_dev": np.array([1.0, 2.0, -3.0, 4.0])}, r"lat_dev\[2\] is -3.0: latencies are milliseconds"),
+    ({"lat_dev": np.array([0.0, 2.0, 3.0, 4.0])}, r"lat_dev\[0\] is 0.0"),
+    ({"lat_dev": np.array([1.0, 2.0, 3.0])}, r"lat_dev is float64 \(3,\), expected \(4,\)"),
+    ({"lat_dev": np.array(["a", "b", "c", "d"])}, "expected .* numbers"),
+    ({"op_idx": np.full((4, 22), 9, dtype=np.int8)}, "block indices outside 0..8"),
+    ({"op_idx": np.zeros(4)}, "op_idx must be an integer array"),
+    ({"lat_dev": np.array([object(), 1, 2, 3], dtype=object)}, "cannot be read|Object arrays"),
+])
+def test_help_latency_tables_are_checked(tmp_path, arrays, message):
+    from pyg_nar.datasets.help_latency import load_help_latencies
+
+    raw, path = _help_table(tmp_path, **arrays)
+    with pytest.raises(DataFileError, match=message) as e:
+        load_help_latencies("fbnet", raw)
+    assert path in str(e.value)
+
+
+def test_help_latency_table_damaged_or_not_an_archive(tmp_path):
+    from pyg_nar.datasets.help_latency import load_help_latencies
+
+    raw, path = _help_table(tmp_path)
+    assert len(load_help_latencies("fbnet", raw).archs) == 4
+    data = open(path, "rb").read()
+    for damaged in (data[: len(data) // 2], b"", b"\x93NUMPY" + data[6:40]):
+        open(path, "wb").write(damaged)
+        with pytest.raises(DataFileError, match="cannot be read|not an .npz"):
+            load_help_latencies("fbnet", raw)
+    np.save(open(path, "wb"), np.zeros(3))  # one array, no names
+    with pytest.raises(DataFileError, match="a single array"):
+        load_help_latencies("fbnet", raw)
