@@ -311,7 +311,8 @@ def _add_search(q) -> None:
     _number(q, "--budget", 100, "benchmark queries (architectures looked up) per run")
     _number(q, "--seeds", 5, "runs per method, seeds 0 .. N-1")
     q.add_argument("--plot", metavar="FILE",
-                   help="PNG of best accuracy (%%) vs queries (default: no plot)")
+                   help="PNG of best accuracy (%%) vs queries, a new file: checked before the "
+                        "search (default: no plot)")
 
 
 def _add_quickstart(q) -> None:

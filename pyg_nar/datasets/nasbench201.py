@@ -41,8 +41,9 @@ def _parse_index(value: str, path: str, line: int, column: str) -> int:
         i = int(value)
     except ValueError:
         raise DataFileError(f"{path}, line {line}: {column} {value!r} is not an integer") from None
-    if i < 0:
-        raise DataFileError(f"{path}, line {line}: {column} {i} is negative")
+    if i < 0 or i >= 2 ** 63:
+        raise DataFileError(f"{path}, line {line}: {column} {i} is "
+                            f"{'negative' if i < 0 else 'too large for an int64'}")
     return i
 
 

@@ -195,3 +195,21 @@ def test_cli_out_errors_are_one_line(tiny_networks, tmp_path, user_folder):
     assert code == 1 and "is a folder with other files in it" in err.getvalue()
     assert len(err.getvalue().strip().splitlines()) == 1
     assert issubclass(OutputExistsError, PygNarError) and issubclass(OutputExistsError, FileExistsError)
+
+
+def test_search_plot_is_checked_before_the_search(tmp_path, user_folder):
+    from pyg_nar.errors import OutputExistsError
+    from pyg_nar.search import compare_searches
+
+    existing = osp.join(user_folder, sorted(os.listdir(user_folder))[0])
+    before = open(existing, "rb").read() if osp.isfile(existing) else None
+    t = time.perf_counter()
+    with pytest.raises(OutputExistsError, match="exists; the plot never replaces a file"):
+        compare_searches(budget=5, seeds=1, plot=existing)
+    assert time.perf_counter() - t < 5  # before loading any benchmark
+    if before is not None:
+        assert open(existing, "rb").read() == before
+    a_file = tmp_path / "f.txt"
+    a_file.write_text("x")
+    with pytest.raises(OutputExistsError, match="cannot be created"):
+        compare_searches(budget=5, seeds=1, plot=str(a_file / "plot.png"))
