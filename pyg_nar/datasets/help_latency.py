@@ -18,7 +18,8 @@ from pyg_nar.datasets.paths import data_root
 from pyg_nar.errors import PipelineError
 from pyg_nar.spaces.fbnet import FBNET_OPS
 
-__all__ = ["HELP_LATENCY_FILES", "HelpLatencies", "load_help_latencies", "help_devices", "check_device"]
+__all__ = ["HELP_LATENCY_FILES", "HelpLatencies", "load_help_latencies", "help_devices", "check_device",
+           "open_npz"]
 
 #: space -> file under the data root
 HELP_LATENCY_FILES = {"nasbench201": "latency_help/nasbench201_latency.npz",
@@ -39,13 +40,15 @@ def _path(space: str, raw_dir: str | None) -> str:
     return osp.join(raw_dir or data_root(), HELP_LATENCY_FILES[space])
 
 
-def _open(path: str):
+def open_npz(path: str):
+    """An ``.npz`` archive read without pickle (:class:`DataFileError` naming ``path`` for a
+    damaged or foreign file; ``FileNotFoundError`` for a missing one)."""
     if not osp.exists(path):
         raise FileNotFoundError(f"{path} not found: set PYG_NAR_DATA (or raw_dir) to the folder "
                                 f"that holds latency_help/")
     try:
         z = np.load(path, allow_pickle=False)  # arrays of objects (pickles) are refused
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    except Exception as e:  # noqa: BLE001  (numpy raises many kinds on a foreign file)
         raise DataFileError(f"{path}: cannot be read as .npz ({type(e).__name__}: {e})") from None
     if not isinstance(z, np.lib.npyio.NpzFile):
         raise DataFileError(f"{path}: a single array, not an .npz archive of named arrays")
@@ -54,7 +57,7 @@ def _open(path: str):
 
 def help_devices(space: str, raw_dir: str | None = None) -> list[str]:
     """The device names of a space's table, in file order."""
-    with _open(_path(space, raw_dir)) as z:
+    with open_npz(_path(space, raw_dir)) as z:
         return [k[4:] for k in z.files if k.startswith("lat_")]
 
 
@@ -70,7 +73,7 @@ def load_help_latencies(space: str, raw_dir: str | None = None,
     """Read a space's table (all devices, or ``devices``; an unknown one is a
     :class:`~pyg_nar.errors.PipelineError` listing the known ones)."""
     path = _path(space, raw_dir)
-    with _open(path) as z:
+    with open_npz(path) as z:
         known = [k[4:] for k in z.files if k.startswith("lat_")]
         for d in devices or []:
             if d not in known:

@@ -188,20 +188,15 @@ class NASBench201Latency(NASBench201):
     @classmethod
     def devices(cls, raw_dir: str | None = None) -> list[str]:
         """Device names available in the latency file."""
-        import os.path as osp
-        from pyg_nar.datasets.paths import data_root
-        with np.load(osp.join(raw_dir or data_root(), cls.LATENCY_FILE)) as z:
-            return [k[4:] for k in z.files if k.startswith("lat_")]
+        from pyg_nar.datasets.help_latency import help_devices
+
+        return help_devices("nasbench201", raw_dir)
 
     def read_labels(self, ids: list[int], strs: list[str]) -> np.ndarray:
         path = self.raw_paths[1]
-        try:
-            z = np.load(path, allow_pickle=False)
-            if not isinstance(z, np.lib.npyio.NpzFile):
-                raise ValueError("a single array, not an archive of arrays")
-        except Exception as e:  # noqa: BLE001  (numpy raises many kinds on a foreign file)
-            raise DataFileError(f"{path}: cannot be read as .npz ({type(e).__name__}: {e})") from None
-        with z:
+        from pyg_nar.datasets.help_latency import open_npz
+
+        with open_npz(path) as z:
             key = f"lat_{self.device}"
             if key not in z.files:
                 known = ", ".join(k[4:] for k in z.files if k.startswith("lat_"))
