@@ -22,9 +22,10 @@ ONNX file served as if it were intact) or **hang**. Also counted: code execution
 pickle the fuzzer plants would create a marker file when unpickled), files overwritten (the
 user files and every base input are hashed before and after), and, for ONNX inputs, files that
 ``onnx.checker.check_model(full_check=True)`` rejects but ``from_onnx`` accepts ("checker
-missed"; counted apart, as "output shape only", are those the checker accepts once graph
-outputs without a declared shape are left out: ``from_onnx`` takes their rank from its own
-inference, as onnxruntime does). Crashes,
+missed"; counted apart, as "leniency", are those the checker accepts with ``from_onnx``'s two
+documented leniencies: graph outputs without a declared shape, whose rank ``from_onnx`` takes
+from its own inference as onnxruntime does, and initializers without data, taken as
+weight-stripped like NNLQP's files). Crashes,
 hangs, executions, overwrites and checker misses are saved as reproducers (the input's files,
 ``call.json``, ``error.txt``) under ``--out``; the table is printed and saved as
 ``summary.json``.
@@ -522,22 +523,36 @@ def _checker_rejects(data: bytes) -> tuple[bool, str]:
     return False, ""
 
 
-def _only_output_shapes(data: bytes) -> bool:
-    """Whether the checker accepts the model once its graph outputs without a declared shape
-    are left out: ``from_onnx``'s one documented leniency (it takes their rank from its own
-    inference, as onnxruntime does, so models after ``set_batch_size`` convert)."""
+def _lenient_checker_accepts(data: bytes) -> bool:
+    """Whether the checker accepts the model with ``from_onnx``'s two documented leniencies:
+    graph outputs without a declared shape left out (their rank comes from inference, as in
+    onnxruntime, so models after ``set_batch_size`` convert) and initializers without data
+    taken as weight-stripped (NNLQP's files: declared as graph inputs of their shape)."""
     import onnx
+    from onnx import helper
 
     try:
         model = onnx.load_model_from_string(data)
-        shaped = [o for o in model.graph.output if o.type.tensor_type.HasField("shape")]
-        if len(shaped) == len(model.graph.output):
-            return False
+        g = model.graph
+        shaped = [o for o in g.output if o.type.tensor_type.HasField("shape")]
         kept = [onnx.ValueInfoProto() for _ in shaped]
         for k, o in zip(kept, shaped):
             k.CopyFrom(o)
-        del model.graph.output[:]
-        model.graph.output.extend(kept)
+        del g.output[:]
+        g.output.extend(kept)
+        fields = ("raw_data", "float_data", "int32_data", "string_data", "int64_data", "double_data", "uint64_data")
+        empty = [t for t in g.initializer if t.data_location != onnx.TensorProto.EXTERNAL
+                 and not any(len(getattr(t, f)) for f in fields)]
+        if empty:
+            inputs = {vi.name for vi in g.input}
+            full = [t for t in g.initializer if not any(t is e for e in empty)]
+            g.input.extend(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+                           for t in empty if t.name not in inputs)
+            copies = [onnx.TensorProto() for _ in full]
+            for c, t in zip(copies, full):
+                c.CopyFrom(t)
+            del g.initializer[:]
+            g.initializer.extend(copies)
         onnx.checker.check_model(model, full_check=True)
     except Exception:  # noqa: BLE001
         return False
@@ -812,11 +827,14 @@ def make_cache(rng, base, scratch, marker):
         if kind == "slices":
             key = rng.choice(list(slices))
             s = slices[key].clone()
-            s[rng.randrange(len(s))] = rng.choice([-1, 10 ** 6, 0])
+            # broken slices (negative or past the end): a shift that stays consistent and is
+            # re-signed is a forgery no reader can tell from data (README: caches)
+            s[rng.randrange(len(s))] = rng.choice([-1, 10 ** 6])
             slices[key] = s
         elif kind == "labels":
             y = raw["y"].clone()
-            y[rng.randrange(len(y))] = rng.choice([math.nan, math.inf, -5.0, 1e6])
+            # out of range for every dataset (1e6 ms is a valid latency, 1e6 no accuracy)
+            y[rng.randrange(len(y))] = rng.choice([math.nan, math.inf, -5.0, 1e6 if which != "nnlqp" else 2e9])
             raw["y"] = y
         else:
             ei = raw["edge_index"].clone()
@@ -1268,6 +1286,22 @@ def _named_errors():
     return (PygNarError, FileNotFoundError)
 
 
+def _make(category: str, index: int, seed: int, base: dict, scratch: str, marker: str) -> dict:
+    """The input of ``(category, index)``: a maker whose random edits do not fit what an
+    earlier edit left (an empty list, a field it removed) is retried with the next stream
+    (``Random(f"{seed}:{category}:{index}:{k}")``), at most 5 times; the library is not called
+    until an input is made."""
+    for k in range(6):
+        rng = random.Random(f"{seed}:{category}:{index}" + (f":{k}" if k else ""))
+        shutil.rmtree(scratch, ignore_errors=True)
+        os.makedirs(scratch)
+        try:
+            return MAKERS[category](rng, base, scratch, marker)
+        except (ValueError, IndexError, KeyError, TypeError, AttributeError):
+            if k == 5:
+                raise
+
+
 def worker_main(base_path: str, memory_mb: int) -> None:
     """Read job lines (JSON) on stdin, answer result lines on a private copy of stdout."""
     import resource
@@ -1303,8 +1337,7 @@ def worker_main(base_path: str, memory_mb: int) -> None:
         user_before = None
         t0 = time.perf_counter()
         try:
-            rng = random.Random(f"{seed}:{category}:{index}")
-            call = MAKERS[category](rng, base, scratch, marker)
+            call = _make(category, index, seed, base, scratch, marker)
             result["call"] = {k: v for k, v in call.items() if k not in ("scratch",)}
             if call["target"] == "outputs":
                 user_before = tree_hashes(call["user"])
@@ -1316,7 +1349,7 @@ def worker_main(base_path: str, memory_mb: int) -> None:
             result.update(outcome="accepted", note=str(note)[:100])
             if result.get("checker_rejects"):
                 with open(call["path"], "rb") as f:
-                    result["output_shape_only"] = _only_output_shapes(f.read())
+                    result["leniency"] = _lenient_checker_accepts(f.read())
         except named as e:
             result.update(outcome="named error", error=type(e).__name__, message=str(e)[:300])
         except MemoryError:
@@ -1489,7 +1522,7 @@ def summarize(results, categories, markers, overwritten_base, seconds, total, wo
         t["executions"] += bool(r.get("executed"))
         t["overwrites"] += len(r.get("overwritten") or [])
         if r.get("checker_rejects") and r["outcome"] == "accepted":
-            t["output shape only" if r.get("output_shape_only") else "checker missed"] += 1
+            t["leniency" if r.get("leniency") else "checker missed"] += 1
     executions = {m.rsplit("-", 1)[0] for m in markers}
     for c in categories:  # a marker no worker saw (the load happened in another step)
         table[c]["executions"] = max(table[c]["executions"], sum(m.startswith(c + "-") for m in markers))
@@ -1500,7 +1533,7 @@ def summarize(results, categories, markers, overwritten_base, seconds, total, wo
 
 def is_finding(r: dict) -> bool:
     return (r["outcome"] in ("crash", "hang") or r.get("executed") or r.get("overwritten")
-            or (r.get("checker_rejects") and r["outcome"] == "accepted" and not r.get("output_shape_only")))
+            or (r.get("checker_rejects") and r["outcome"] == "accepted" and not r.get("leniency")))
 
 
 def save_reproducers(results, base, out, seed, limit_per_kind: int = 25) -> None:
@@ -1519,8 +1552,7 @@ def save_reproducers(results, base, out, seed, limit_per_kind: int = 25) -> None
         os.makedirs(folder)
         marker = osp.join(folder, "MARKER-if-this-exists-code-ran")
         try:
-            call = MAKERS[r["category"]](random.Random(f"{seed}:{r['category']}:{r['index']}"), base,
-                                         folder, marker)
+            call = _make(r["category"], r["index"], seed, base, folder, marker)
         except Exception as e:  # noqa: BLE001
             call = {"error": f"cannot rebuild: {e}"}
         with open(osp.join(folder, "call.json"), "w") as f:
@@ -1532,7 +1564,7 @@ def save_reproducers(results, base, out, seed, limit_per_kind: int = 25) -> None
 
 
 def format_table(summary: dict) -> str:
-    cols = ["inputs", *OUTCOMES, "executions", "overwrites", "checker missed", "output shape only"]
+    cols = ["inputs", *OUTCOMES, "executions", "overwrites", "checker missed", "leniency"]
     rows = [[c] + [str(t.get(k, 0)) for k in cols] for c, t in summary["table"].items()]
     totals = ["total"] + [str(sum(t.get(k, 0) for t in summary["table"].values())) for k in cols]
     rows.append(totals)

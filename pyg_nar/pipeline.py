@@ -333,13 +333,13 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
     where = "pyg_nar.pipeline.measure"
     if not isinstance(out, (str, os.PathLike)):
         raise ArgumentError(f"{where}: out must be a folder path, got {type(out).__name__}")
-    if families is not None and (isinstance(families, str) or not all(isinstance(f, str) for f in families)):
+    if families is not None and (not isinstance(families, (list, tuple)) or not all(isinstance(f, str) for f in families)):
         raise ArgumentError(f"{where}: families must be a list of family names")
     for name, value, hi in (("per_family", per_family, 10 ** 5), ("threads", threads, 1024),
                             ("repeats", repeats, 10 ** 6)):
         check_int(value, name, where, 1, hi)
     check_int(seed, "seed", where, 0, MAX_SEED)
-    if isinstance(batch_sizes, (str, int)) or not batch_sizes:
+    if not isinstance(batch_sizes, (list, tuple)) or not batch_sizes:
         raise ArgumentError(f"{where}: batch_sizes must be a list of batch sizes")
     for b in batch_sizes:
         check_int(b, "batch_sizes", where, 1, MAX_BATCH_SIZE)

@@ -192,6 +192,15 @@ class SafeCache:
         if slices is None or "op" not in slices:
             return None
         nodes = slices["op"].diff()
+        graphs = nodes.numel()
+        for key, s in slices.items():  # a per-node or per-graph field split like op, or one each
+            counts = s.diff()
+            if int(counts.sum()) == int(nodes.sum()) and not torch.equal(counts, nodes) and \
+                    not key.endswith("_index") and not (int(counts.sum()) == graphs and bool((counts == 1).all())):
+                return f"its {key} is split across graphs unlike its nodes"
+            if int(counts.sum()) == graphs and not bool((counts == 1).all()) and not torch.equal(counts, nodes) \
+                    and not key.endswith("_index"):
+                return f"its {key} is split across graphs unlike one value per graph"
         for key, value in data.to_dict().items():
             if key.endswith("_index") and key in slices and isinstance(value, Tensor) and value.numel():
                 counts = slices[key].diff()
