@@ -144,8 +144,14 @@ def _json_value(value: Any, where: str) -> Any:
 
 
 # ----------------------------------------------------------------------------------- loading
-def load_checkpoint(path_dir: str, map_location: str = "cpu"):
+def load_checkpoint(path_dir: str, map_location="cpu"):
     """Load a folder written by :func:`save_checkpoint`: ``(model, transform, info)``.
+
+    ``map_location`` is the device the model is built on and its weights are loaded onto,
+    whatever device they were saved from (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"auto"`` or a
+    :class:`torch.device`, see :func:`pyg_nar.devices.resolve_device`; a CUDA device where
+    there is none is a :class:`~pyg_nar.errors.DeviceError`). The transform always loads
+    onto the CPU, where transforms run.
 
     ``model`` is in eval mode; ``transform`` is ``None`` if none was saved, else the saved one
     as the model's ``upgrade_transform`` completes it (:class:`pyg_nar.models.Predictor`);
@@ -153,8 +159,10 @@ def load_checkpoint(path_dir: str, map_location: str = "cpu"):
     problem with a file is a :class:`CheckpointError` naming it; nothing in the folder is
     unpickled or run.
     """
+    from pyg_nar.devices import resolve_device
     from pyg_nar.models.registry import model_class
 
+    device = resolve_device(map_location)
     meta_path, weights_path = osp.join(path_dir, META_FILE), osp.join(path_dir, MODEL_FILE)
     for p in (meta_path, weights_path):
         if not osp.isfile(p):
@@ -169,9 +177,9 @@ def load_checkpoint(path_dir: str, map_location: str = "cpu"):
     except KeyError as e:
         raise CheckpointError(f"{meta_path}: {e.args[0]}") from None
     check_arguments(cls, config, f"{meta_path}: config of {cls_name}", error=CheckpointError)
-    state = _read_weights(weights_path, map_location, meta.get("weights_sha256"))
+    state = _read_weights(weights_path, device, meta.get("weights_sha256"))
     model = _build_within(cls, config, state, meta_path,
-                          f"{weights_path}: weights do not fit {cls_name}({_short(config)})")
+                          f"{weights_path}: weights do not fit {cls_name}({_short(config)})").to(device)
     try:
         model.load_state_dict(state)
     except RuntimeError as e:

@@ -53,6 +53,12 @@ def _metric_rows(result: dict) -> list[dict]:
     return rows
 
 
+def _device_kwargs(args) -> dict:
+    """The ``device`` / ``amp`` / ``compile`` keyword arguments of the command's
+    ``--device`` / ``--amp`` / ``--compile`` (:data:`SHARED_OPTIONS`, :mod:`pyg_nar.devices`)."""
+    return {k: getattr(args, k) for k in ("device", "amp", "compile") if hasattr(args, k)}
+
+
 def _start_torch(args) -> None:
     """Import torch (seconds) and give it ``--threads`` CPU threads: each command's first heavy
     step, after the checks that need nothing heavy."""
@@ -78,9 +84,15 @@ def cmd_train(args) -> None:
     result = pipeline.train(args.model, args.dataset, args.out, protocol=args.protocol,
                             train_size=args.train_size, epochs=args.epochs, seed=args.seed,
                             num_val=args.num_val, cache=args.cache, progress=not args.quiet,
-                            overwrite=args.overwrite, **over)
+                            overwrite=args.overwrite, **_device_kwargs(args), **over)
+    from pyg_nar.distributed import is_main_process
+
+    if not is_main_process():  # under torchrun, rank 0 reports
+        return
+    compiled = (f", {result['compile_seconds']:.1f} s of it compiling"
+                if "compile_seconds" in result else "")
     print(f"trained {args.model} on {args.dataset} ({result['split_sizes']['train']} architectures, "
-          f"{result['train_seconds']:.1f} s) -> {args.out}")
+          f"{result['train_seconds']:.1f} s{compiled}) -> {args.out}")
     _print_table(_metric_rows(result))
 
 
@@ -98,7 +110,7 @@ def cmd_evaluate(args) -> None:
     from pyg_nar import pipeline
 
     result = pipeline.evaluate(args.checkpoint, args.dataset, args.split, args.out, cache=args.cache,
-                               overwrite=args.overwrite)
+                               overwrite=args.overwrite, **_device_kwargs(args))
     _print_table([{k: v for k, v in result.items() if k not in ("checkpoint", "plot", "json")}])
     print(f"saved {result['json']}" +
           (f" and {result['plot']}" if result.get("plot") else " (no plot: matplotlib is not installed)"))
@@ -113,7 +125,8 @@ def cmd_predict(args) -> None:
     _start_torch(args)
     from pyg_nar import pipeline
 
-    rows = pipeline.predict(args.checkpoint, args.inputs, batch_size=args.batch_size)
+    rows = pipeline.predict(args.checkpoint, args.inputs, batch_size=args.batch_size,
+                            input_shapes=_shapes(args), **_device_kwargs(args))
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -133,7 +146,7 @@ def cmd_measure(args) -> None:
     families = args.families.split(",") if args.families else None
     out = pipeline.measure(args.out, families, per_family=args.per_family, seed=args.seed,
                            threads=args.ort_threads, repeats=args.repeats, progress=not args.quiet,
-                           onnx_dir=args.onnx_dir)
+                           onnx_dir=args.onnx_dir, input_shapes=_shapes(args))
     print(f"latency dataset in {out} (load it as nnlqp:{out})")
 
 
@@ -150,7 +163,8 @@ def cmd_search(args) -> None:
     from pyg_nar import search
 
     table = search.compare_searches(budget=args.budget, seeds=args.seeds, cache=args.cache,
-                                    plot=args.plot, progress=not args.quiet, threads=args.threads)
+                                    plot=args.plot, progress=not args.quiet, threads=args.threads,
+                                    **_device_kwargs(args))
     _print_table(table)
     if args.plot:
         print(f"saved {args.plot}")
@@ -176,7 +190,7 @@ def cmd_quickstart(args) -> None:
                                  nb201=no_nb201 is None,
                                  nb201_epochs={"narformer": args.nb201_epochs[0],
                                                "flowerformer": args.nb201_epochs[1]},
-                                 cache=args.cache, progress=not args.quiet)
+                                 cache=args.cache, progress=not args.quiet, **_device_kwargs(args))
     print(f"\nLatency on this machine, held-out models (checkpoints in {result['run_dir']}):")
     _print_table(result["latency"])
     if "nb201" in result:
@@ -222,6 +236,27 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _input_shape(text: str):
+    """argparse type of ``--input-shape NAME=D0,D1,...``."""
+    from pyg_nar.networks.onnx_graph import parse_input_shape
+
+    try:
+        return parse_input_shape(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e).split(": ", 1)[-1]) from None
+
+
+def _shapes(args) -> dict | None:
+    """``--input-shape`` options as ``{name: shape}``; a name given twice is an error."""
+    out = {}
+    for name, shape in args.input_shape or []:
+        if name in out and out[name] != shape:
+            raise SystemExit(f"pyg-nar: error: --input-shape {name} given twice "
+                             f"({','.join(map(str, out[name]))} and {','.join(map(str, shape))})")
+        out[name] = shape
+    return out or None
+
+
 #: Options several commands share: ``(flags, add_argument keywords, commands that take it)``.
 #: An option shared by several commands is one entry here.
 SHARED_OPTIONS = [
@@ -235,6 +270,24 @@ SHARED_OPTIONS = [
                                  "a checkpoint folder; evaluate: eval_SPLIT.json/.png); a file "
                                  "or a folder of other files is never replaced"),
      ("train", "evaluate")),
+    # where and how the models run (pyg_nar.devices)
+    (("--device",), dict(default="cpu", metavar="DEV",
+                         help="cpu, cuda, cuda:N or auto (CUDA if there is one)"),
+     ("train", "evaluate", "predict", "search", "quickstart")),
+    (("--amp",), dict(choices=["bf16", "fp16"], help="mixed-precision autocast: bf16 (CPU or "
+                                                      "GPU) or fp16 (GPU) (default: float32)"),
+     ("train", "evaluate", "predict", "search", "quickstart")),
+    (("--compile",), dict(nargs="?", const=True, default=False, metavar="MODE",
+                          help="torch.compile the model, optionally in a mode (reduce-overhead: "
+                               "CUDA graphs on a GPU); the compile time is reported (default: eager)"),
+     ("train", "evaluate", "search", "quickstart")),
+    (("--input-shape",), dict(type=_input_shape, action="append", metavar="NAME=D0,D1,...",
+                              help="shape of ONNX input NAME when it has symbolic dimensions "
+                                   "(batch, sequence, height, ...), e.g. input_ids=1,128; "
+                                   "repeatable, applies to each file with such an input "
+                                   "(measure: with --onnx-dir; recorded in input_shapes.json) (default: the "
+                                   "declared shapes; a symbolic batch is 1)"),
+     ("predict", "measure")),
 ]
 
 

@@ -22,7 +22,30 @@ field              shape / dtype       meaning
                                        zero-padded for lower-rank outputs
 ``static``         ``[1, S]`` float    *whole networks only*: graph-level features (batch size,
                                        FLOPs, parameters, memory access)
+``subgraph_depth`` ``[N]`` long        *ONNX graphs only*: 0 for the main graph's nodes, ``d``
+                                       for an operator inside ``d`` nested sub-graphs (``If``
+                                       branches, ``Loop`` / ``Scan`` bodies)
+``if_branch``      ``[N]`` long        *ONNX graphs only*: 1 / 2 inside the then / else branch of
+                                       the innermost enclosing ``If``, else 0. Both branches
+                                       are kept, each node right after its ``If``
+``repeats``        ``[N]`` float       *ONNX graphs only*: how often the FLOPs and memory counts
+                                       count the node: 1 in the main graph; a ``Loop`` body's
+                                       nodes the loop's static trip count (1 when it is not
+                                       static), a ``Scan`` body's its iterations, times the
+                                       enclosing sub-graphs' repeats; 0 in the ``If`` branch
+                                       that is not counted (the one a constant condition does
+                                       not take; with a runtime condition the then-branch is
+                                       counted)
+``trip_count``     ``[N]`` float       *ONNX graphs only*: on a ``Loop`` its static trip count
+                                       (``M`` a constant), on a ``Scan`` its iterations; 0
+                                       when unknown and on every other node
 =================  ==================  ==========================================================
+
+A sub-graph operator's edges: from the producers of what it reads in its sub-graph, from
+the producer in an enclosing graph of a tensor it captures, and from the owning ``If`` /
+``Loop`` / ``Scan`` for the sub-graph's own inputs (or when it reads nothing produced inside).
+A reader of a control-flow operator's output has edges from that operator and from the
+sub-graph nodes producing the matching sub-graph outputs.
 
 Fields added by :mod:`pyg_nar.transforms` (tokens, generations, flow pairs, ...) are
 documented there. Any field whose name ends in ``_index`` holds node indices and is

@@ -8,7 +8,8 @@ input, ``RuntimeError`` for a damaged file), so ``except ValueError`` keeps work
 from __future__ import annotations
 
 __all__ = ["PygNarError", "ArchitectureError", "OnnxGraphError", "DataFileError",
-           "CheckpointError", "PipelineError", "FieldError", "ArgumentError", "OutputExistsError"]
+           "CheckpointError", "PipelineError", "FieldError", "ArgumentError", "OutputExistsError",
+           "DeviceError", "TrainingDivergedError", "UnknownOperatorWarning"]
 
 
 class PygNarError(Exception):
@@ -57,3 +58,26 @@ class FieldError(PygNarError, KeyError, ValueError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class DeviceError(PygNarError, ValueError):
+    """A device, precision or process setting this machine cannot honour (CUDA asked for where
+    there is none, an unknown device name, fp16 autocast on the CPU); the message names the
+    setting and what to use instead."""
+
+
+class TrainingDivergedError(PygNarError, FloatingPointError):
+    """The training loss became NaN or infinite; the message names the epoch and step where it
+    first did, the device and precision, whether the targets themselves were not finite, and
+    what to change (fp16's range ends at 65,504: bf16 or float32; a lower learning rate or
+    gradient clipping). Also a :class:`FloatingPointError`. Attributes ``epoch`` and ``step``
+    (1-based, the step within the epoch)."""
+
+    def __init__(self, message: str, epoch: int | None = None, step: int | None = None):
+        super().__init__(message)
+        self.epoch, self.step = epoch, step
+
+
+class UnknownOperatorWarning(UserWarning):
+    """An ONNX operator outside the operator vocabulary: its node gets the ``"Other"`` index
+    (a warning, not an error); the message names the model and the operators."""

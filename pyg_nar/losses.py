@@ -95,9 +95,10 @@ class PredictorLoss(nn.Module):
     ``sr_weight=0.1``, ``ac_weight=0.5``; FlowerFormer: ``base="hinge"``; NNLQP:
     ``base="relative_mse"``).
 
-    ``forward(pred, target, pred_aug=None) -> (total, parts)`` where ``parts`` maps each
-    term's name to its (detached) value. With ``pred_aug`` the augmented predictions join
-    the base and SR terms (targets repeated) and AC compares the two.
+    ``forward(pred, target, pred_aug=None, generator=None) -> (total, parts)`` where
+    ``parts`` maps each term's name to its (detached) value. With ``pred_aug`` the augmented
+    predictions join the base and SR terms (targets repeated) and AC compares the two;
+    ``generator`` draws the SR term's random pairing (default: the global RNG).
     """
 
     def __init__(self, base: str = "mse", sr_weight: float = 0.0, ac_weight: float = 0.0,
@@ -114,7 +115,8 @@ class PredictorLoss(nn.Module):
         """Whether the AC term is on (the loop then also predicts the augmented copies)."""
         return self.ac_weight > 0
 
-    def forward(self, pred: Tensor, target: Tensor, pred_aug: Optional[Tensor] = None):
+    def forward(self, pred: Tensor, target: Tensor, pred_aug: Optional[Tensor] = None,
+                generator: Optional[torch.Generator] = None):
         if self.needs_aug and pred_aug is None:
             raise ValueError("PredictorLoss: ac_weight > 0 needs the predictions of the "
                              "augmented architectures (the model's forward_augmented, e.g. "
@@ -127,7 +129,7 @@ class PredictorLoss(nn.Module):
         base = BASE_LOSSES[self.base](all_pred, all_target, **self.base_options)
         total, parts = base, {self.base: base.detach()}
         if self.sr_weight:
-            sr = sr_loss(all_pred, all_target)
+            sr = sr_loss(all_pred, all_target, generator=generator)
             total = total + self.sr_weight * sr
             parts["sr"] = sr.detach()
         if self.ac_weight and pred_aug is not None:

@@ -24,9 +24,11 @@ import time
 import torch
 from torch_geometric.data import Data
 
+from pyg_nar import distributed as D
 from pyg_nar import metrics as M
 from pyg_nar.checkpoint import (CheckpointError, check_checkpoint_folder, load_checkpoint,
                                 save_checkpoint)
+from pyg_nar.devices import compile_model, resolve_device
 from pyg_nar.errors import ArgumentError, DataFileError, OutputExistsError, PipelineError
 from pyg_nar.recipes import DATASETS, check_job, dataset_task, load_dataset, missing_data
 from pyg_nar.splits import MAX_SEED, flowerformer_split, narformer_split
@@ -71,13 +73,17 @@ def score(pred, target, task: str) -> dict[str, float]:
 def train(model: str, dataset: str, out: str, protocol: str = "narformer", train_size: float = 0.05,
           epochs: int = 100, seed: int = 0, cache: str = "data", num_val: int | None = None,
           train_pool: int | None = None, progress: bool = True, model_kwargs: dict | None = None,
-          overwrite: bool = False, **overrides) -> dict:
+          overwrite: bool = False, device: str = "cpu", amp: str | None = None,
+          compile: bool | str = False, **overrides) -> dict:
     """Train ``model`` on ``dataset`` and write a checkpoint folder ``out``.
 
     The model's :class:`~pyg_nar.recipes.Recipe` gives the transform, the model and the
     training recipe, with its settings for the dataset (:meth:`~pyg_nar.recipes.Recipe.
     settings`) below ``model_kwargs`` (the model's constructor, e.g. ``num_layers``) and
     ``overrides`` (:class:`~pyg_nar.training.TrainConfig`: ``batch_size``, ``lr``, ...).
+    ``device``, ``amp`` and ``compile`` are those of :class:`~pyg_nar.training.TrainConfig`
+    (:mod:`pyg_nar.devices`). Started by ``torchrun`` with several processes, it trains
+    data-parallel (:mod:`pyg_nar.distributed`); only the process of rank 0 writes files.
     Returns the metrics on the split's test (and held-out) part, also saved in ``out``.
 
     Every argument is checked first (:class:`~pyg_nar.errors.ArgumentError`), then ``out``
@@ -87,34 +93,46 @@ def train(model: str, dataset: str, out: str, protocol: str = "narformer", train
     _check_train_arguments(locals())
     out = os.fspath(out)
     recipe, spec = check_job(model, dataset)
+    resolve_device(device)  # a device this machine lacks fails before any work
     task = spec.task
     check_checkpoint_folder(out, overwrite)
     transform = recipe.transform(task, spec)
-    ds = load_dataset(dataset, cache, pre_transform=transform)
+    D.init_distributed(device=device)  # torchrun with several processes: data-parallel
+    with D.main_process_first():  # rank 0 builds the processed files, the others read them
+        ds = load_dataset(dataset, cache, pre_transform=transform)
     split = make_split(len(ds), protocol, train_size, seed, num_val, train_pool)
     paper_kwargs, paper_overrides = recipe.settings(dataset)
     torch.manual_seed(seed)
     net = recipe.build(ds[0], len(ds.op_vocab), task, **{**paper_kwargs, **(model_kwargs or {})})
     t0 = time.perf_counter()
     if recipe.config is None:  # closed form
+        net.to(resolve_device(device))
         net.fit(ds[split["train"]])
         history = None
     else:
         config = recipe.config(task, {**paper_overrides, "epochs": epochs, "seed": seed,
-                                      "progress": progress, **overrides})
-        history = fit(net, ds[split["train"]], ds[split["val"]], config).history
+                                      "progress": progress, "device": device, "amp": amp,
+                                      "compile": compile, **overrides})
+        fitted = fit(net, ds[split["train"]], ds[split["val"]], config)
+        history = fitted.history
     seconds = time.perf_counter() - t0
     results = {"train_seconds": round(seconds, 2)}
+    if history is not None and fitted.compile_seconds is not None:
+        results["compile_seconds"] = round(fitted.compile_seconds, 2)
     for part in ("test", "heldout"):
         if part in split:
-            pred = predict_values(net, ds[split[part]])
+            pred = predict_values(net, ds[split[part]], amp=amp, sharded=True)
             results[part] = score(pred, ds.y[split[part]], task)
     info = dict(model=model, dataset=dataset, task=task, protocol=protocol, train_size=train_size,
                 seed=seed, num_val=num_val, train_pool=train_pool, epochs=epochs,
                 split_sizes={k: len(v) for k, v in split.items()})
-    save_checkpoint(out, net, transform=transform, metrics=results, extra=info,
-                    op_vocab=list(ds.op_vocab), overwrite=overwrite,
-                    files=None if history is None else {"history.json": history})
+    if D.world_size() > 1:
+        info["processes"] = D.world_size()
+    if D.is_main_process():
+        save_checkpoint(out, net, transform=transform, metrics=results, extra=info,
+                        op_vocab=list(ds.op_vocab), overwrite=overwrite,
+                        files=None if history is None else {"history.json": history})
+    D.barrier()  # every process returns once the checkpoint is complete
     return {**info, **results}
 
 
@@ -144,11 +162,11 @@ TRAIN_RECORD = {"dataset": str, "task": str, "protocol": str, "train_size": (int
                 "seed": int, "num_val": (int, type(None)), "train_pool": (int, type(None))}
 
 
-def _load(checkpoint: str):
+def _load(checkpoint: str, device: str = "cpu"):
     if not isinstance(checkpoint, (str, os.PathLike)):
         raise ArgumentError(f"checkpoint must be a folder path, got {type(checkpoint).__name__}")
     checkpoint = os.fspath(checkpoint)
-    model, transform, info = load_checkpoint(checkpoint)
+    model, transform, info = load_checkpoint(checkpoint, map_location=device)
     extra = info.get("extra") or {}
     if "task" not in extra:
         raise CheckpointError(f"{checkpoint}: not written by `pyg-nar train` (no dataset/task recorded)")
@@ -181,7 +199,8 @@ EVAL_SPLITS = ("test", "heldout", "val", "train", "all")
 
 
 def evaluate(checkpoint: str, dataset: str | None = None, split: str = "test", out: str | None = None,
-             cache: str = "data", plot: bool = True, overwrite: bool = False) -> dict:
+             cache: str = "data", plot: bool = True, overwrite: bool = False, device: str = "cpu",
+             amp: str | None = None, compile: bool | str = False) -> dict:
     """Score a checkpoint on ``split`` (``test``, ``heldout``, ``val``, ``train`` or ``all``) of
     ``dataset`` (default: the one it was trained on, with the same split). Writes
     ``eval_<split>.json`` and ``eval_<split>.png`` (predicted vs. true) into ``out`` (default:
@@ -189,7 +208,8 @@ def evaluate(checkpoint: str, dataset: str | None = None, split: str = "test", o
 
     Checked before any work: an existing ``eval_<split>.json`` / ``.png`` is replaced only
     with ``overwrite=True`` (else :class:`~pyg_nar.errors.OutputExistsError`), and ``out``
-    must not be a file. Each file is written to a temporary sibling and renamed."""
+    must not be a file. Each file is written to a temporary sibling and renamed.
+    ``device``, ``amp``, ``compile``: where and how the model predicts (:mod:`pyg_nar.devices`)."""
     where = "pyg_nar.pipeline.evaluate"
     check_choice(split, "split", where, EVAL_SPLITS)
     for name, value in (("dataset", dataset), ("out", out), ("cache", cache)):
@@ -201,7 +221,9 @@ def evaluate(checkpoint: str, dataset: str | None = None, split: str = "test", o
     out = os.fspath(out or checkpoint)
     outputs = [osp.join(out, f"eval_{split}.json")] + ([osp.join(out, f"eval_{split}.png")] if plot else [])
     _check_output_files(out, outputs, overwrite)
-    model, transform, info, extra = _load(checkpoint)
+    model, transform, info, extra = _load(checkpoint, device)
+    if compile:
+        compile_model(model, compile)
     dataset = dataset or extra["dataset"]
     task = dataset_task(dataset)
     if task != extra["task"]:
@@ -217,7 +239,7 @@ def evaluate(checkpoint: str, dataset: str | None = None, split: str = "test", o
         if split not in parts:
             raise PipelineError(f"split {split!r} does not exist here; choose one of {', '.join(parts)} or all")
         idx = parts[split]
-    pred = predict_values(model, ds[idx])
+    pred = predict_values(model, ds[idx], amp=amp)
     true = ds.y[idx]
     result = dict(checkpoint=checkpoint, dataset=dataset, split=split, num_archs=len(idx),
                   **score(pred, true, task))
@@ -268,24 +290,36 @@ def _plot(pred, true, task, result, path) -> str | None:
 
 
 # ------------------------------------------------------------------------------------ predict
-def _input_graph(item: str, batch_size: int | None) -> tuple[Data, str]:
-    """An ONNX file or an NB201 arch string as a graph, and its kind."""
+def _input_graph(item: str, batch_size: int | None, input_shapes: dict | None = None,
+                 used: set | None = None) -> tuple[Data, str]:
+    """An ONNX file or an NB201 arch string as a graph, and its kind; ``input_shapes`` apply to
+    the inputs the file has (their names are added to ``used``)."""
     if item.startswith("|"):
         from pyg_nar.datasets import nb201_cell_graph
         return nb201_cell_graph(item), "nasbench201"
     if not osp.isfile(item):
         raise PipelineError(f"{item}: no such file (give ONNX files or NB201 arch strings)")
-    from pyg_nar.networks import from_onnx
-    return from_onnx(item, batch_size=batch_size), "onnx"
+    from pyg_nar.networks import from_onnx, input_shapes_for
+    shapes = input_shapes_for(item, input_shapes)
+    if used is not None:
+        used.update(shapes)
+    return from_onnx(item, batch_size=batch_size, input_shapes=shapes or None), "onnx"
 
 
-def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -> list[dict]:
+def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None,
+            input_shapes: dict | None = None, device: str = "cpu",
+            amp: str | None = None) -> list[dict]:
     """Predict each input (ONNX file or NB201 arch string) with a checkpoint.
 
-    Rows hold ``input`` and ``prediction`` (accuracy in percent, latency in ms) and, for ONNX
-    inputs, ``mflops`` and ``mparams`` from the graph's static features."""
+    ``input_shapes`` (``{graph input name: shape}``) gives the shapes of ONNX inputs with
+    symbolic dimensions, for every file that has such an input. A checkpoint trained on an
+    older ONNX operator vocabulary (:data:`~pyg_nar.networks.vocab.ONNX_OP_VOCABS`) scores
+    graphs mapped to it (:func:`~pyg_nar.networks.op_remap`). Rows hold ``input`` and
+    ``prediction`` (accuracy in percent, latency in ms) and, for ONNX inputs, ``mflops`` and
+    ``mparams`` from the graph's static features. ``device``, ``amp``: where and how the model
+    predicts (:mod:`pyg_nar.devices`)."""
     from pyg_nar.datasets.nasbench201 import NB201_VOCAB
-    from pyg_nar.networks import onnx_op_vocab
+    from pyg_nar.networks import onnx_op_vocab, op_remap, vocab_version
 
     where = "pyg_nar.pipeline.predict"
     if isinstance(inputs, (str, os.PathLike)) or not isinstance(inputs, (list, tuple)) or not all(
@@ -295,13 +329,15 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
         raise ArgumentError(f"{where}: no inputs to predict")
     check_int(batch_size, "batch_size", where, 1, MAX_BATCH_SIZE, none=True)
     inputs = [os.fspath(item) for item in inputs]
-    model, transform, info, extra = _load(checkpoint)
+    model, transform, info, extra = _load(checkpoint, device)
     vocab = list(info.get("op_vocab") or [])
-    graphs, rows = [], []
+    graphs, rows, used = [], [], set()
     for item in inputs:
-        g, kind = _input_graph(item, batch_size)
+        g, kind = _input_graph(item, batch_size, input_shapes, used)
         expected = NB201_VOCAB if kind == "nasbench201" else onnx_op_vocab()
-        if vocab and list(expected) != vocab:
+        if vocab and list(expected) != vocab and kind == "onnx" and vocab_version(vocab):
+            g.op = torch.tensor(op_remap(expected, vocab), dtype=torch.long)[g.op]
+        elif vocab and list(expected) != vocab:
             raise PipelineError(f"{item}: a {'NB201 cell' if kind == 'nasbench201' else 'ONNX model'} "
                                 f"cannot be scored by {checkpoint}, trained on {extra['dataset']}")
         row = {"input": item}
@@ -309,7 +345,11 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
             row["mflops"], row["mparams"] = float(g.static[0, 1]), float(g.static[0, 2])
         graphs.append(transform(g) if transform is not None else g)
         rows.append(row)
-    pred = predict_values(model, graphs)
+    unused = sorted(set(input_shapes or {}) - used)
+    if unused:
+        raise PipelineError(f"--input-shape names {', '.join(map(repr, unused))}, an input of none "
+                            f"of the ONNX files given")
+    pred = predict_values(model, graphs, amp=amp)
     for row, p in zip(rows, pred.tolist()):
         row["prediction"] = 100 * p if extra["task"] == "accuracy" else p
     return rows
@@ -318,9 +358,11 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None) -
 # ------------------------------------------------------------------------------------ measure
 def measure(out: str, families: list[str] | None = None, per_family: int = 10, seed: int = 0,
             threads: int = 1, batch_sizes: tuple[int, ...] = (1,), repeats: int = 20,
-            progress: bool = True, onnx_dir: str | None = None) -> str:
+            progress: bool = True, onnx_dir: str | None = None,
+            input_shapes: dict | None = None) -> str:
     """Measure a latency dataset of this machine from :mod:`pyg_nar.networks.zoo`, or from the ONNX
     files below ``onnx_dir`` (resumable: a re-run keeps what ``gt.txt`` holds and continues).
+    ``input_shapes`` (``onnx_dir`` only) gives the shapes of inputs with symbolic dimensions.
     Returns ``out``; load it as ``nnlqp:<out>``.
 
     Nothing is overwritten (:func:`measure_folder`, checked before any work): a new folder is
@@ -350,11 +392,13 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
         unknown = sorted(set(families or []) - set(zoo.REGISTRY))
         if unknown:
             raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.REGISTRY)}")
+    if input_shapes and onnx_dir is None:
+        raise PipelineError("--input-shape applies to --onnx-dir models (the zoo's have fixed shapes)")
     out = os.fspath(out)
     folder = measure_folder(out, onnx_dir)
     if onnx_dir is not None:
         measure_onnx_folder(onnx_dir, folder, batch_sizes=batch_sizes, threads=threads,
-                            repeats=repeats, progress=progress)
+                            repeats=repeats, progress=progress, input_shapes=input_shapes)
     else:
         build_latency_dataset(folder, families, per_family=per_family, seed=seed,
                               batch_sizes=batch_sizes, threads=threads, repeats=repeats,
@@ -409,14 +453,17 @@ QUICKSTART_BATCH = 16
 
 def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 60,
                nb201: bool | None = None, nb201_epochs: dict | None = None, cache: str = "data",
-               progress: bool = True, log=print) -> dict:
+               progress: bool = True, log=print, device: str = "cpu", amp: str | None = None,
+               compile: bool | str = False) -> dict:
     """The main job: measure a small latency dataset of this machine from the model zoo, train
     latency predictors on it and compare their held-out MAPE / Acc(10%) with the FLOPs
     baseline; then, where the NAS-Bench data is present (``nb201=None``: if it is found), train
     NAR-Former and FlowerFormer on 781 NB201 cells (5%, NAR-Former protocol) and report
     Kendall's tau on all 15,625 cells and on the held-out ones.
 
-    ``nb201_epochs``: model -> epochs (default :data:`QUICKSTART_NB201_EPOCHS`).
+    ``nb201_epochs``: model -> epochs (default :data:`QUICKSTART_NB201_EPOCHS`). ``device``,
+    ``amp``, ``compile``: where and how the predictors train (:func:`train`); the latency
+    measurements always run on this machine's CPU (onnxruntime).
     Measurements in ``out/zoo`` are kept and resumed; every run's checkpoints go to a new
     ``out/run-K``. Returns ``{"latency": rows, "nb201": rows}``. Whether the NB201 data is
     there is checked first: with ``nb201=True`` its absence is a
@@ -451,7 +498,7 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
     for model in ("flops", "nnlp", "narformer-v2"):
         res = train(model, f"nnlqp:{zoo}", osp.join(run_dir, model), protocol="flowerformer",
                     train_size=0.7, num_val=max(2, per_family), epochs=epochs,  # val: 10% of 10 families
-                    progress=progress)
+                    progress=progress, device=device, amp=amp, compile=compile)
         rows.append({"model": model, "test graphs": res["split_sizes"]["test"],
                      "MAPE %": 100 * res["test"]["mape"], "Acc(10%) %": 100 * res["test"]["acc_10"],
                      "train s": res["train_seconds"]})
@@ -464,7 +511,7 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
             log(f"[3/3] {model} on 781 NAS-Bench-201 cells (NAR-Former protocol, {n_epochs} epochs)")
             res = train(model, "nasbench201", osp.join(run_dir, f"{model}-nb201"),
                         protocol="narformer", train_size=781, epochs=n_epochs, cache=cache,
-                        progress=progress)
+                        progress=progress, device=device, amp=amp, compile=compile)
             result["nb201"].append({"model": model, "train cells": 781, "epochs": n_epochs,
                                     "tau (all 15,625)": res["test"]["kendall_tau"],
                                     "tau (held-out)": res["heldout"]["kendall_tau"],

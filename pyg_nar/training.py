@@ -15,6 +15,16 @@ The training graphs are read once into memory (their dataset transforms applied 
 random augmentation is drawn once per graph, as in NAR-Former's code) and batched by the stock
 :class:`torch_geometric.loader.DataLoader` in the main process: no worker processes, no
 per-epoch checkpoint files. With the same ``seed`` a CPU run is repeatable.
+
+Where and how it runs (:mod:`pyg_nar.devices`): ``TrainConfig.device`` (``"cpu"``,
+``"cuda"``, ``"cuda:N"``, ``"auto"``), ``amp`` (bf16 / fp16 autocast of the forward passes),
+``compile`` (:func:`torch.compile` of the model's compile regions; the seconds spent
+compiling are in each epoch's ``compile_seconds`` and :attr:`FitResult.compile_seconds`).
+Under ``torchrun`` with more than one process, :func:`fit` trains data-parallel
+(:mod:`pyg_nar.distributed`: one global batch sharded over the processes, the loss on the
+gathered predictions, DistributedDataParallel gradients, validation on all graphs).
+The loop itself waits for the device once per epoch (the loss sums stay on the device), not
+once per step.
 """
 from __future__ import annotations
 
@@ -22,7 +32,7 @@ import math
 import random
 import time
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import numpy as np
 import torch
@@ -32,8 +42,11 @@ from torch_geometric.data.data import BaseData
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
+from pyg_nar import distributed as D
 from pyg_nar import metrics as M
-from pyg_nar.errors import ArgumentError
+from pyg_nar.devices import (AMP_CHOICES, COMPILE_MODES, autocast, compile_model, compile_seconds,
+                             grad_scaler, resolve_amp, resolve_device)
+from pyg_nar.errors import ArgumentError, DeviceError, TrainingDivergedError
 from pyg_nar.losses import BASE_LOSSES, PredictorLoss
 from pyg_nar.utils.arguments import check_arguments, check_int, check_number
 
@@ -73,7 +86,9 @@ class TrainConfig:
     select_metric: str = "kendall_tau"  #: "kendall_tau", "spearman_rho" or "mape"
     eval_every: int = 1                 #: validate every this many epochs (and after the last)
     eval_batch_size: int = 1024
-    device: str = "cpu"
+    device: str = "cpu"                 #: "cpu", "cuda", "cuda:N" or "auto" (pyg_nar.devices)
+    amp: Optional[str] = None           #: None, "bf16" or "fp16" (CUDA) autocast
+    compile: Union[bool, str] = False   #: torch.compile: False, True or a mode ("reduce-overhead")
     progress: bool = True               #: tqdm progress bar over epochs
 
     @classmethod
@@ -117,6 +132,13 @@ class TrainConfig:
             raise ArgumentError(f"TrainConfig: ema_decay must be in (0, 1), got {self.ema_decay}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ArgumentError("TrainConfig: epochs and batch_size must be positive")
+        if self.amp == "none":
+            self.amp = None
+        if self.amp is not None and self.amp not in AMP_CHOICES:
+            raise DeviceError(f"TrainConfig: amp must be None, 'bf16' or 'fp16', got {self.amp!r}")
+        if not (isinstance(self.compile, bool) or self.compile in COMPILE_MODES):
+            raise DeviceError(f"TrainConfig: compile must be True, False or one of "
+                              f"{', '.join(COMPILE_MODES)}, got {self.compile!r}")
 
     def build_loss(self) -> PredictorLoss:
         return PredictorLoss(self.loss, self.sr_weight, self.ac_weight, self.margin)
@@ -131,13 +153,16 @@ class FitResult:
     history: list = field(default_factory=list)  #: one dict per epoch
     wall_time: float = 0.0         #: seconds spent in fit
     config: dict = field(default_factory=dict)
+    compile_seconds: Optional[float] = None  #: seconds spent compiling (None: not compiled)
+    device: str = "cpu"            #: where it trained
+    world_size: int = 1            #: processes that trained it together
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (CPU and CUDA) random generators."""
+    """Seed Python, NumPy and torch (CPU and every CUDA device) random generators."""
     random.seed(seed)
     np.random.seed(seed % 2 ** 32)
-    torch.manual_seed(seed)
+    torch.manual_seed(seed)  # seeds the CUDA generators too
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -186,30 +211,83 @@ def _state_copy(module: nn.Module) -> dict[str, Tensor]:
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
-def predict(model: nn.Module, data, batch_size: int = 1024, device: Optional[str] = None,
-            **forward_kwargs) -> Tensor:
-    """Predictions ``[num_graphs]`` in dataset order (or the loader's order, if ``data`` is a
-    DataLoader), computed in eval mode under :func:`torch.inference_mode`, on CPU."""
+class _TrainStep(nn.Module):
+    """One training forward: the predictions and, for the AC loss, those of the augmented
+    copies, in one call (DistributedDataParallel wraps this, so a step is one forward)."""
+
+    def __init__(self, model: nn.Module, augmented: bool):
+        super().__init__()
+        self.model, self.augmented = model, augmented
+
+    def forward(self, batch):
+        pred = self.model(batch)
+        return pred, (self.model.forward_augmented(batch) if self.augmented else None)
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    if p is None:
+        p = next(model.buffers(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def predict(model: nn.Module, data, batch_size: int = 1024, device=None, amp: Optional[str] = None,
+            sharded: bool = False, **forward_kwargs) -> Tensor:
+    """Predictions ``[num_graphs]`` (float32, on the CPU) in dataset order (or the loader's
+    order, if ``data`` is a DataLoader), computed in eval mode under
+    :func:`torch.inference_mode`.
+
+    Args:
+        model (torch.nn.Module): the predictor.
+        data: a dataset, a list of graphs or a DataLoader.
+        batch_size (int, optional): graphs per forward. (default: :obj:`1024`)
+        device (str or torch.device, optional): where to run (:func:`pyg_nar.devices.
+            resolve_device`); the model is moved there. (default: :obj:`None`: where the
+            model is)
+        amp (str, optional): ``"bf16"`` or ``"fp16"`` autocast. (default: :obj:`None`)
+        sharded (bool, optional): inside a process group (:mod:`pyg_nar.distributed`), every
+            process predicts a contiguous share of the graphs and all get all predictions;
+            every process must call it. (default: :obj:`False`)
+    """
     check_int(batch_size, "batch_size", "predict", 1, 2 ** 31 - 1)
     if not isinstance(model, nn.Module):
         raise ArgumentError(f"predict: model must be a torch.nn.Module, got {type(model).__name__}")
     if device is None:
-        p = next(model.parameters(), None)
-        device = p.device if p is not None else "cpu"
-    loader = data if isinstance(data, torch.utils.data.DataLoader) else DataLoader(
-        data if isinstance(data, (list, tuple)) else data, batch_size=batch_size, shuffle=False)
+        device = _model_device(model)
+    else:
+        device = resolve_device(device)
+        model.to(device)
+    amp_ctx = autocast(device, amp)
+    if isinstance(data, torch.utils.data.DataLoader):
+        if sharded and D.is_distributed():
+            raise ValueError("predict: sharded=True takes a dataset or a list, not a DataLoader")
+        loader, sizes = data, None
+    else:
+        items = data if not sharded or not D.is_distributed() else list(data)
+        sizes = None
+        if sharded and D.is_distributed():
+            sizes = D.shard_sizes(len(items))
+            lo, hi = D.shard_range(len(items))
+            items = items[lo:hi]
+        loader = DataLoader(items, batch_size=batch_size, shuffle=False)
     was_training = model.training
     model.eval()
     outs = []
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), amp_ctx:
             for batch in loader:
-                outs.append(model(batch.to(device), **forward_kwargs).reshape(-1).float().cpu())
+                outs.append(model(batch.to(device), **forward_kwargs).reshape(-1).float())
     finally:
         model.train(was_training)
-    if not outs:
+    if sizes is not None:
+        local = torch.cat(outs) if outs else torch.zeros(0, device=device)
+        with torch.inference_mode():
+            out = D.gather_rows(local, sizes)
+    elif not outs:
         raise ArgumentError("predict: no graphs to predict")
-    return torch.cat(outs)
+    else:
+        out = torch.cat(outs)
+    return out.cpu()
 
 
 def fit(model: nn.Module, train_dataset, val_dataset=None,
@@ -217,7 +295,15 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
     """Train ``model`` on ``train_dataset``, select on ``val_dataset`` (``config.select_metric``),
     load the selected weights into ``model`` (left in eval mode) and return a :class:`FitResult`.
 
-    Without a validation set the final weights (the EMA ones, with EMA) are kept.
+    Without a validation set the final weights (the EMA ones, with EMA) are kept. Inside a
+    process group of several processes (``torchrun``, :func:`pyg_nar.distributed.
+    init_distributed`) it trains data-parallel, every process calling it with the same
+    arguments; every process ends with the same selected weights.
+
+    A loss that becomes NaN or infinite stops the run at the end of that epoch with a
+    :class:`~pyg_nar.errors.TrainingDivergedError` naming the first such step, the device and
+    precision, and the fix (non-finite targets; fp16's overflow: ``amp="bf16"`` or none; a
+    lower ``lr`` or ``grad_clip``). The check costs no extra wait for the device.
     """
     if not isinstance(model, nn.Module):
         raise ArgumentError(f"fit: model must be a torch.nn.Module, got {type(model).__name__}")
@@ -225,8 +311,11 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
         raise ArgumentError(f"fit: config must be a TrainConfig, got {type(config).__name__}")
     config = config or TrainConfig()
     start = time.perf_counter()
-    seed_everything(config.seed)
-    device = torch.device(config.device)
+    distributed, world, rank = D.is_distributed(), D.world_size(), D.rank()
+    seed_everything(config.seed + rank)  # dropout differs per process; the batches do not
+    device = resolve_device(config.device)
+    scaler = grad_scaler(device, config.amp)  # also rejects an amp the device cannot do
+    amp_ctx = autocast(device, config.amp)
     model.to(device)
     train_list = _materialize(train_dataset, "training")
     val_list = _materialize(val_dataset, "validation")
@@ -234,56 +323,109 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
     if loss_fn.needs_aug and not callable(getattr(model, "forward_augmented", None)):
         raise ArgumentError(f"fit: ac_weight > 0 needs a model with a forward_augmented method "
                          f"(pyg_nar.models.Predictor); {type(model).__name__} has none")
+    if distributed and device.type == "cuda":
+        model = _sync_batchnorm(model)
 
-    loader = DataLoader(train_list, batch_size=config.batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(config.seed))
+    order = torch.Generator().manual_seed(config.seed)  # the same batches on every process
+    if distributed:
+        batches = torch.utils.data.BatchSampler(
+            torch.utils.data.RandomSampler(train_list, generator=order), config.batch_size, False)
+        # the loader draws from `order` as the one-process loader does: the same batches
+        loader = DataLoader(train_list, batch_sampler=D.ShardedBatchSampler(batches), generator=order)
+    else:
+        loader = DataLoader(train_list, batch_size=config.batch_size, shuffle=True, generator=order)
     total_steps = config.epochs * len(loader)
     optimizer = torch.optim.AdamW(param_groups(model, config.weight_decay), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, _lr_lambda(config.schedule, total_steps, round(config.warmup * total_steps)))
     ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay),
                          use_buffers=True) if config.ema_decay is not None else None)
+    compile_start = compile_seconds() if config.compile else None
+    if config.compile:
+        compile_model(model, config.compile)
+        if ema is not None:
+            compile_model(ema.module, config.compile)
+    runner = _TrainStep(model, loss_fn.needs_aug)
+    if distributed:
+        from torch.nn.parallel import DistributedDataParallel
+        runner = DistributedDataParallel(
+            runner, device_ids=[device.index] if device.type == "cuda" else None, static_graph=True)
+    # the SR term's random pairing must be the same on every process (None: the global RNG)
+    loss_rng = torch.Generator().manual_seed(config.seed) if distributed else None
     metric_fn, higher = SELECT_METRICS[config.select_metric]
     val_y = torch.cat([d.y.reshape(-1) for d in val_list]) if val_list else None
 
     best_state, best_metric, best_epoch, history = None, None, 0, []
-    bar = tqdm(range(1, config.epochs + 1), disable=not config.progress, desc="fit",
-               dynamic_ncols=True)
+    bar = tqdm(range(1, config.epochs + 1), disable=not config.progress or not D.is_main_process(),
+               desc="fit", dynamic_ncols=True)
     for epoch in bar:
         t0 = time.perf_counter()
+        c0 = compile_seconds() if config.compile else None
         model.train()
-        sums: dict[str, float] = {}
-        seen = 0
-        for batch in loader:
-            batch = batch.to(device)
-            pred = model(batch)
-            pred_aug = model.forward_augmented(batch) if loss_fn.needs_aug else None
-            total, parts = loss_fn(pred, batch.y, pred_aug)
-            value = float(total.detach())
-            if not math.isfinite(value):
-                raise FloatingPointError(f"fit: the loss became {value} at epoch {epoch}")
+        sums: dict[str, Tensor] = {}
+        seen, remaining = 0, len(train_list)
+        # the first step whose loss is not finite, and whether its targets were: on the
+        # device, read with the epoch's sums (no wait per step)
+        first_bad = torch.full((), len(loader) + 1, dtype=torch.long, device=device)
+        bad_target = torch.zeros((), dtype=torch.bool, device=device)
+        for step, batch in enumerate(loader, 1):
+            batch = batch.to(device, non_blocking=True)
+            with amp_ctx:
+                pred, pred_aug = runner(batch)
+            target = batch.y.reshape(-1)
+            if distributed:  # the loss of the whole global batch, on every process
+                n = min(config.batch_size, remaining)
+                sizes = D.shard_sizes(n)
+                mine = sizes[rank]
+                local = [pred.reshape(-1)[:mine].float(), target[:mine].to(torch.float32)]
+                if pred_aug is not None:
+                    local.append(pred_aug.reshape(-1)[:mine].float())
+                rows = D.gather_rows(torch.stack(local, 1), sizes)
+                keep_graph = pred.reshape(-1).sum() * 0.0  # every process's backward reaches DDP
+                pred, target = rows[:, 0], rows[:, 1]
+                pred_aug = rows[:, 2] if pred_aug is not None else None
+            else:
+                n = target.numel()
+            remaining -= n
+            total, parts = loss_fn(pred.float(), target,
+                                   pred_aug.float() if pred_aug is not None else None,
+                                   generator=loss_rng)
+            finite = torch.isfinite(total.detach())
+            first_bad = torch.where(finite | (first_bad <= step), first_bad, step)
+            bad_target = bad_target | (~finite & ~torch.isfinite(target).all())
+            # DDP averages the processes' gradients: world x the loss gives the full gradient
+            backward = total * world + keep_graph if distributed else total
             optimizer.zero_grad(set_to_none=True)
-            total.backward()
+            scaler.scale(backward).backward()
             if config.grad_clip is not None:
+                scaler.unscale_(optimizer)
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
+            scaler.step(optimizer)
+            scaler.update()
             scheduler.step()
             if ema is not None:
                 ema.update_parameters(model)
-            n = int(batch.num_graphs)
             seen += n
-            sums["loss"] = sums.get("loss", 0.0) + value * n
-            for k, v in parts.items():
-                sums[k] = sums.get(k, 0.0) + float(v) * n
+            for k, v in (("loss", total), *parts.items()):
+                v = v.detach() * n
+                sums[k] = sums[k] + v if k in sums else v
+        values = torch.stack([*sums.values(), first_bad.double(), bad_target.double()]).tolist()
+        sums = dict(zip(sums, values))  # the one wait for the device per epoch
+        if values[-2] <= len(loader):
+            raise _diverged(config, device, epoch, int(values[-2]), len(loader), bool(values[-1]))
         record: dict[str, Any] = {"epoch": epoch, **{k: v / seen for k, v in sums.items()},
                                   "lr": optimizer.param_groups[0]["lr"]}
         evaluated = ema.module if ema is not None else model
         if val_list and (epoch % config.eval_every == 0 or epoch == config.epochs):
-            value = metric_fn(predict(evaluated, val_list, config.eval_batch_size, device), val_y)
+            D.broadcast_buffers(evaluated)  # one model on every process
+            value = metric_fn(predict(evaluated, val_list, config.eval_batch_size, device,
+                                      amp=config.amp, sharded=True), val_y)
             record[f"val_{config.select_metric}"] = value
             if best_metric is None or (value > best_metric if higher else value < best_metric) \
                     or math.isnan(best_metric):
                 best_metric, best_epoch, best_state = value, epoch, _state_copy(evaluated)
+        if c0 is not None:
+            record["compile_seconds"] = compile_seconds() - c0
         record["seconds"] = time.perf_counter() - t0
         history.append(record)
         if config.progress:
@@ -293,8 +435,39 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
             bar.set_postfix(post)
     bar.close()
     if best_state is None:  # no validation set: keep the final (EMA) weights
-        best_state, best_epoch = _state_copy(ema.module if ema is not None else model), config.epochs
+        evaluated = ema.module if ema is not None else model
+        D.broadcast_buffers(evaluated)
+        best_state, best_epoch = _state_copy(evaluated), config.epochs
     model.load_state_dict(best_state)
     model.eval()
     return FitResult(best_metric=best_metric, best_epoch=best_epoch, history=history,
-                     wall_time=time.perf_counter() - start, config=asdict(config))
+                     wall_time=time.perf_counter() - start, config=asdict(config),
+                     compile_seconds=(compile_seconds() - compile_start
+                                      if compile_start is not None else None),
+                     device=str(device), world_size=world)
+
+
+def _diverged(config: TrainConfig, device: torch.device, epoch: int, step: int, steps: int,
+              bad_target: bool) -> TrainingDivergedError:
+    """The error of a loss that stopped being finite, with what to change."""
+    where = (f"fit: the loss became NaN or infinite at step {step} of {steps} in epoch {epoch} "
+             f"(device {device}, amp {config.amp or 'none'}, lr {config.lr:g})")
+    if bad_target:
+        fix = "the batch's targets (y) are NaN or infinite: clean the dataset"
+    elif config.amp == "fp16":
+        fix = ("fp16 overflows beyond 65,504 (a large input feature, logit or target): train "
+               "with amp='bf16' (float32's range) or without amp")
+    else:
+        fix = (f"lower the learning rate (lr={config.lr:g}), set grad_clip (now "
+               f"{config.grad_clip}), or train without amp" if config.amp else
+               f"lower the learning rate (lr={config.lr:g}) or set grad_clip (now {config.grad_clip})")
+    return TrainingDivergedError(f"{where}; {fix}", epoch=epoch, step=step)
+
+
+def _sync_batchnorm(model: nn.Module) -> nn.Module:
+    """Batch norm synchronised over the processes (CUDA only in torch), in place: the same
+    parameters and buffers, so the ``state_dict`` is unchanged."""
+    converted = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    if converted is not model:
+        raise DeviceError(f"fit: {type(model).__name__} is itself a batch norm; wrap it in a model")
+    return model

@@ -373,3 +373,78 @@ def test_info_on_the_real_data(data_root, tmp_path):
     assert all(found[name]["found"] for name in ("nasbench201", "nasbench101", "nasbench_graph",
                                                  "nb201-latency"))
     assert "cora" in found["nasbench_graph"]["options_found"]
+
+
+def _symbolic_convnet(path):
+    """A conv net exported with dynamic batch, height and width."""
+    import warnings
+
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(),
+                              torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net.eval(), (torch.randn(1, 3, 8, 8),), str(path), dynamo=False,
+                          input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "batch", 2: "height", 3: "width"}, "y": {0: "batch"}})
+
+
+def test_input_shape_on_measure_and_predict(zoo, nnlp_run, tmp_path):
+    from pyg_nar.datasets import NNLQP
+
+    os.makedirs(tmp_path / "mine" / "convs")
+    _symbolic_convnet(tmp_path / "mine" / "convs" / "c.onnx")
+    r = run("measure", "--out", "m", "--onnx-dir", "mine", "--repeats", "2", "--quiet", cwd=tmp_path)
+    assert r.returncode == 1 and "--input-shape x=1,3,height,width" in r.stderr, r.stderr
+    r = run("measure", "--out", "m", "--onnx-dir", "mine", "--repeats", "2", "--quiet",
+            "--input-shape", "x=1,3,24,20", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    meta = json.load(open(tmp_path / "m" / "input_shapes.json"))
+    assert meta == {"../mine/convs/c.onnx": {"x": [1, 3, 24, 20]}}
+    ds = NNLQP(str(tmp_path / "m"))  # reloads with the shapes it was measured with
+    assert len(ds) == 1 and ds[0].out_shape[0].tolist() == [1, 3, 24, 20]
+    # resumed without the option: the recorded shapes stand; other shapes are refused
+    assert run("measure", "--out", "m", "--onnx-dir", "mine", "--quiet", cwd=tmp_path).returncode == 0
+    r = run("measure", "--out", "m", "--onnx-dir", "mine", "--quiet", "--input-shape", "x=1,3,8,8",
+            cwd=tmp_path)
+    assert r.returncode == 1 and "measured with input shapes" in r.stderr
+    onnx_file = str(tmp_path / "mine" / "convs" / "c.onnx")
+    r = run("predict", nnlp_run, onnx_file, "--json", "--input-shape", "x=2,3,32,32", cwd=zoo)
+    assert r.returncode == 0, r.stderr
+    big = json.loads(r.stdout)[0]
+    r = run("predict", nnlp_run, onnx_file, "--json", "--input-shape", "x=2,3,16,16", cwd=zoo)
+    assert r.returncode == 0 and big["mflops"] == pytest.approx(4 * json.loads(r.stdout)[0]["mflops"], rel=0.05)
+    r = run("predict", nnlp_run, onnx_file, cwd=zoo)
+    assert r.returncode == 1 and "--input-shape x=1,3,height,width" in r.stderr
+    for bad, why in (("x=1,3,a,b", "integers"), ("x", "NAME=D0,D1"), ("x=1,0,2,2", "positive")):
+        r = run("predict", nnlp_run, onnx_file, "--input-shape", bad, cwd=zoo)
+        assert r.returncode == 2 and why in r.stderr, r.stderr
+    r = run("predict", nnlp_run, onnx_file, "--input-shape", "x=1,3,8,8", "--input-shape", "z=1", cwd=zoo)
+    assert r.returncode == 1 and "'z', an input of none of the ONNX files" in r.stderr
+
+
+def test_checkpoint_of_vocabulary_v1_still_predicts(zoo, nnlp_run, tmp_path):
+    """A checkpoint records its operator vocabulary; one trained on version 1 (``Other`` at
+    index 71, no control-flow or fused operators) scores today's graphs mapped to it."""
+    import shutil
+
+    from pyg_nar.networks import onnx_op_vocab
+
+    assert json.load(open(zoo / nnlp_run / "vocab.json")) == onnx_op_vocab()
+    v1 = str(tmp_path / "v1")
+    shutil.copytree(zoo / nnlp_run, v1)
+    with open(osp.join(v1, "vocab.json"), "w") as f:
+        json.dump(onnx_op_vocab(1), f)
+    onnx_file = sorted(glob.glob(str(zoo / "zoo" / "onnx" / "*" / "*.onnx")))[0]
+    rows = {}
+    for ckpt in (nnlp_run, v1):
+        r = run("predict", ckpt, onnx_file, "--json", cwd=zoo)
+        assert r.returncode == 0, r.stderr
+        rows[ckpt] = json.loads(r.stdout)[0]
+    # the zoo's operators are all in version 1, at the same indices: the same prediction
+    assert rows[v1]["prediction"] == pytest.approx(rows[nnlp_run]["prediction"], rel=1e-6)
+    with open(osp.join(v1, "vocab.json"), "w") as f:
+        json.dump(["Input", "Conv"], f)  # no known vocabulary: refused, not mis-scored
+    r = run("predict", v1, onnx_file, cwd=zoo)
+    assert r.returncode == 1 and "cannot be scored" in r.stderr

@@ -27,7 +27,31 @@ from pyg_nar.networks.onnx_graph import from_onnx
 from pyg_nar.networks.vocab import GRAPH_FORMAT_VERSION, ONNX_OP_VOCAB_VERSION, onnx_op_vocab
 from pyg_nar.utils.arguments import MAX_BATCH_SIZE, check_int
 
-__all__ = ["NNLQP", "read_gt"]
+__all__ = ["NNLQP", "read_gt", "read_input_shapes", "SHAPES_FILE"]
+
+#: ``{onnx_path: {input name: shape}}`` next to ``gt.txt``: the input shapes the files with
+#: symbolic dimensions were measured with (``pyg-nar measure --onnx-dir ... --input-shape``);
+#: :class:`NNLQP` converts each file with its own.
+SHAPES_FILE = "input_shapes.json"
+
+
+def read_input_shapes(root: str) -> dict[str, dict[str, list[int]]]:
+    """``root/input_shapes.json`` (:data:`SHAPES_FILE`), or ``{}`` when there is none; a file
+    that is not such a mapping is a ``ValueError`` naming it."""
+    path = osp.join(root, SHAPES_FILE)
+    if not osp.isfile(path):
+        return {}
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        ok = isinstance(data, dict) and all(
+            isinstance(v, dict) and all(isinstance(d, list) and all(isinstance(x, int) for x in d)
+                                        for d in v.values()) for v in data.values())
+    except ValueError as e:
+        raise ValueError(f"{path}: not JSON ({e})") from None
+    if not ok:
+        raise ValueError(f"{path}: expected {{onnx_path: {{input name: [dims]}}}}")
+    return data
 
 
 GT_FIELDS = "GraphID OnnxPath BatchSize Latency(ms) ModelType PlatformId [Stage]"
@@ -109,8 +133,8 @@ def read_gt(path: str) -> list[dict]:
 
 
 def _convert(job):
-    path, batch_size = job
-    return from_onnx(path, batch_size=batch_size)
+    path, batch_size, shapes = job
+    return from_onnx(path, batch_size=batch_size, input_shapes=shapes)
 
 
 class NNLQP(BenchmarkDataset):
@@ -185,6 +209,7 @@ class NNLQP(BenchmarkDataset):
         stages = [r["stage"] for r in self.rows]
         self.stages = stages if any(s is not None for s in stages) else None
         self.op_vocab = onnx_op_vocab()
+        self.input_shapes = read_input_shapes(osp.expanduser(root))
         # NNLQP's layout: gt.txt and onnx/ directly under root, which is also the raw folder
         super().__init__(root, osp.expanduser(root), transform, pre_transform, pre_filter,
                          force_reload, log=True)
@@ -202,15 +227,21 @@ class NNLQP(BenchmarkDataset):
         return [*self.raw_paths, *sorted({osp.join(self.raw_dir, r["onnx_path"]) for r in self.rows})]
 
     def options(self) -> str:
-        return json.dumps({"model_types": self.model_type_filter, "platforms": self.platform_filter,
-                           "vocab": ONNX_OP_VOCAB_VERSION, "graph_format": GRAPH_FORMAT_VERSION})
+        opts = {"model_types": self.model_type_filter, "platforms": self.platform_filter,
+                "vocab": ONNX_OP_VOCAB_VERSION, "graph_format": GRAPH_FORMAT_VERSION}
+        if self.input_shapes:  # their digest: they change the graphs
+            import hashlib
+
+            text = json.dumps(self.input_shapes, sort_keys=True).encode()
+            opts["input_shapes"] = hashlib.sha1(text).hexdigest()[:12]
+        return json.dumps(opts)
 
     def process(self):
         mt = {m: i for i, m in enumerate(self.model_types)}
         pf = {p: i for i, p in enumerate(self.platforms)}
         # one conversion per (file, batch size): multi-platform files list each model per platform
         keys = sorted({(r["onnx_path"], r["batch_size"]) for r in self.rows})
-        jobs = [(osp.join(self.root, path), bs) for path, bs in keys]
+        jobs = [(osp.join(self.root, path), bs, self.input_shapes.get(path)) for path, bs in keys]
         if self.num_workers > 1 and len(jobs) > 1:
             from concurrent.futures import ProcessPoolExecutor
             with ProcessPoolExecutor(self.num_workers) as pool:

@@ -26,6 +26,8 @@ class Predictor(nn.Module):
     * :attr:`LEGACY_KEYS` - renamed ``state_dict`` prefixes, so weights saved before a
       rename still load.
     * :meth:`upgrade_transform` - complete a transform saved with an earlier version.
+    * :meth:`compile_regions` - the submodules :func:`torch.compile` compiles
+      (:func:`pyg_nar.devices.compile_model`, ``TrainConfig.compile``).
     """
 
     #: ``{old prefix: new prefix}`` of ``state_dict`` keys (e.g. ``{"head.0.": "head.lins.0."}``);
@@ -50,6 +52,13 @@ class Predictor(nn.Module):
         raise NotImplementedError(
             f"{type(self).__name__} reads no augmented copy of a graph, so the "
             f"architecture-consistency loss (ac_weight > 0) cannot train it")
+
+    def compile_regions(self) -> list[nn.Module]:
+        """The submodules :func:`pyg_nar.devices.compile_model` compiles, each with
+        :func:`torch.compile`. Default: the whole model. A model whose forward does work that
+        does not compile (e.g. host-side bookkeeping) names the parts that do; repeated blocks
+        of one class then share one compiled graph, so compilation takes the time of one."""
+        return [self]
 
     def upgrade_transform(self, transform):
         """The transform that makes this model's inputs, given the one saved beside its

@@ -8,8 +8,8 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.data import Data
 from torch_geometric.nn import MLP
+from torch_geometric.utils import remove_self_loops, to_undirected
 
 from pyg_nar.errors import FieldError
 from pyg_nar.transforms.tokenize_v2 import transformer_sinusoid
@@ -49,21 +49,27 @@ def node_graph_index(batch) -> tuple[Tensor, int]:
 
 def symmetric_adjacency(batch) -> Tensor:
     """``batch.adj_index`` if the :class:`~pyg_nar.transforms.SymmetricAdjacency` transform
-    added it, else ``edge_index`` made undirected (self loops removed) on the fly."""
+    added it, else ``edge_index`` made undirected (self loops removed) on the fly, on the
+    batch's device (:func:`~torch_geometric.utils.remove_self_loops`, then
+    :func:`~torch_geometric.utils.to_undirected`: the transform's result)."""
     adj = getattr(batch, "adj_index", None)
     if adj is not None:
         return adj
-    from pyg_nar.transforms import SymmetricAdjacency
-
-    graph = Data(edge_index=batch.edge_index, num_nodes=batch.num_nodes)
-    return SymmetricAdjacency()(graph).adj_index.to(batch.edge_index.device)
+    edge_index, _ = remove_self_loops(batch.edge_index)
+    return to_undirected(edge_index, num_nodes=batch.num_nodes)
 
 
 def check_ops(op: Tensor, num_ops: int, who: str) -> None:
     """A :class:`~pyg_nar.errors.FieldError` if an operation index is outside
-    ``0..num_ops-1`` (the model's vocabulary), naming the first such node of the batch."""
-    if op.numel() and (int(op.min()) < 0 or int(op.max()) >= num_ops):
-        node = int(((op < 0) | (op >= num_ops)).nonzero()[0])
+    ``0..num_ops-1`` (the model's vocabulary), naming the first such node of the batch.
+
+    It waits for the device once (one ``bool`` of a reduction): an index outside the
+    vocabulary would otherwise be a device-side assert on CUDA, which ends the process."""
+    if not op.numel():
+        return
+    bad = (op < 0) | (op >= num_ops)
+    if bool(bad.any()):
+        node = int(bad.nonzero()[0])
         raise FieldError(f"{who}: node {node} of the batch has operation index {int(op[node])}, "
                          f"outside the model's vocabulary of num_ops={num_ops} operations")
 

@@ -61,6 +61,10 @@ class FLOPsRegression(Predictor):
         self.space, self.flops_index = space, flops_index
         # (slope a, intercept b); NaN until fitted, so an unfitted model cannot pass silently.
         self.register_buffer("coef", torch.full((2,), float("nan"), dtype=torch.float64))
+        # whether coef is known to be fitted (no NaN): cleared by fit and load_state_dict and
+        # checked on the next forward, once (one wait for the device) rather than in every one
+        self._fitted: bool | None = None
+        self.register_load_state_dict_post_hook(_forget_fitted)
 
     def _flops(self, batch, num_graphs: int) -> Tensor:
         static = require_field(batch, "static", "FLOPsRegression",
@@ -99,11 +103,14 @@ class FLOPsRegression(Predictor):
             target = y * w
         sol = torch.linalg.lstsq(design, target.unsqueeze(1), driver="gelsd").solution.view(-1)
         self.coef.copy_(sol.to(self.coef.device))
+        self._fitted = None
         return self
 
     def forward(self, batch) -> Tensor:
-        if bool(torch.isnan(self.coef).any()):
-            raise RuntimeError("FLOPsRegression: call fit(train_dataset) before predicting")
+        if not self._fitted:
+            self._fitted = not bool(torch.isnan(self.coef).any())
+            if not self._fitted:
+                raise RuntimeError("FLOPsRegression: call fit(train_dataset) before predicting")
         _, num_graphs = node_graph_index(batch)
         f = self._flops(batch, num_graphs)
         a, b = self.coef[0], self.coef[1]
@@ -112,3 +119,7 @@ class FLOPsRegression(Predictor):
         else:
             pred = a * f + b
         return pred.to(torch.float32)
+
+
+def _forget_fitted(module: FLOPsRegression, incompatible_keys) -> None:
+    module._fitted = None  # new coefficients: check them again

@@ -138,6 +138,11 @@ class FlowerFormer(Predictor):
     def resolve_config(cls, config: dict) -> dict:
         return {**config, "output": resolve_output(config["output"], _OUTPUTS, "FlowerFormer")}
 
+    def compile_regions(self) -> list[nn.Module]:
+        """The layers: the generation schedule (host-side grouping, computed once per batch in
+        :meth:`forward`) stays eager; the nine layers share one compiled graph."""
+        return list(self.layers)
+
     def forward(self, batch) -> Tensor:
         for field, transform in (("node_gen", "TopologicalGenerations"), ("flow_index", "FlowMask")):
             require_field(batch, field, "FlowerFormer",

@@ -4,6 +4,8 @@ r"""Whole networks: ONNX and PyTorch import, a zoo of parametric networks, laten
   architecture graph (``op``, ``op_attrs``, ``out_shape``, ``static``);
   :mod:`~pyg_nar.networks.torch_export` -- :func:`from_torch` does the same for a PyTorch
   module (exported to a temporary ONNX file).
+* :mod:`~pyg_nar.networks.onnx_shapes` -- input shapes (symbolic dims) and shape inference;
+  :mod:`~pyg_nar.networks.onnx_check` -- the validity checks and size limits.
 * :mod:`~pyg_nar.networks.vocab` -- the versioned operator vocabulary and attribute slots;
   :mod:`~pyg_nar.networks.flops` -- FLOPs per operator and the ``static`` row.
 * :mod:`~pyg_nar.networks.zoo` -- ten CNN and three attention families in plain PyTorch,
@@ -25,10 +27,18 @@ _LAZY = {
     "data_inputs": "pyg_nar.networks.onnx_graph",
     "set_batch_size": "pyg_nar.networks.onnx_graph",
     "floating_types": "pyg_nar.networks.onnx_graph",
+    "input_shapes_of": "pyg_nar.networks.onnx_graph",
+    "input_shapes_for": "pyg_nar.networks.onnx_graph",
+    "parse_input_shape": "pyg_nar.networks.onnx_graph",
+    "shape_relevant": "pyg_nar.networks.onnx_graph",
     "OnnxGraphError": "pyg_nar.errors",
+    "UnknownOperatorWarning": "pyg_nar.errors",
     "onnx_op_vocab": "pyg_nar.networks.vocab",
     "ONNX_OP_VOCAB": "pyg_nar.networks.vocab",
     "ONNX_OP_VOCAB_VERSION": "pyg_nar.networks.vocab",
+    "ONNX_OP_VOCABS": "pyg_nar.networks.vocab",
+    "op_remap": "pyg_nar.networks.vocab",
+    "vocab_version": "pyg_nar.networks.vocab",
     "GRAPH_FORMAT_VERSION": "pyg_nar.networks.vocab",
     "OP_ATTR_FIELDS": "pyg_nar.networks.vocab",
     "STATIC_FIELDS": "pyg_nar.networks.flops",

@@ -24,16 +24,18 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from pyg_nar.datasets.nnlqp import read_gt
+from pyg_nar.datasets.nnlqp import SHAPES_FILE, read_gt, read_input_shapes
 from pyg_nar.errors import OnnxGraphError
 from pyg_nar.networks import zoo
-from pyg_nar.networks.onnx_graph import floating_types, has_values, load_onnx, set_batch_size, strip_weights
+from pyg_nar.networks.onnx_graph import (floating_types, input_shapes_for, input_shapes_of,
+                                         load_onnx, set_batch_size, strip_weights)
 
 __all__ = ["build_latency_dataset", "measure_onnx_folder", "measure_latency", "measurement_noise",
            "prepare_for_runtime"]
 
 GT_FILE = "gt.txt"
 CONFIGS_FILE = "configs.jsonl"
+
 
 
 def _ort():
@@ -44,6 +46,11 @@ def _ort():
             "measuring latency needs onnxruntime: pip install 'pyg-nar[latency]' "
             "(or pip install onnxruntime)") from None
     return onnxruntime
+
+
+def _has_data(t) -> bool:
+    return bool(t.raw_data or t.float_data or t.double_data or t.int32_data or t.int64_data
+                or t.uint64_data or t.string_data)
 
 
 def prepare_for_runtime(model_or_path, seed: int = 0):
@@ -70,7 +77,7 @@ def prepare_for_runtime(model_or_path, seed: int = 0):
                 continue
             del t.external_data[:]
             t.data_location = onnx.TensorProto.DEFAULT
-        if has_values(t) or math.prod(t.dims) == 0:
+        if _has_data(t) or math.prod(t.dims) == 0:
             continue
         if t.data_type not in floating:
             raise OnnxGraphError(
@@ -105,7 +112,8 @@ def _inputs(session, batch_size: int, name: str, rng) -> dict:
 
 
 def measure_latency(onnx_path, batch_size: int = 1, threads: int = 1, warmup: int = 5,
-                    repeats: int = 20, seed: int = 0) -> float:
+                    repeats: int = 20, seed: int = 0,
+                    input_shapes: dict | None = None) -> float:
     """Median latency in milliseconds of one forward pass of a ``batch_size`` batch.
 
     onnxruntime's CPU provider with ``threads`` intra-op threads and one inter-op thread
@@ -113,11 +121,17 @@ def measure_latency(onnx_path, batch_size: int = 1, threads: int = 1, warmup: in
     of ``repeats`` timed runs (``time.perf_counter``). The model goes through
     :func:`prepare_for_runtime` first (weight-stripped models get random weights); the first
     dimension of its data inputs is declared ``batch_size`` (a file exported at batch 1 runs at
-    any batch size unless it hard-codes it); inputs are random.
+    any batch size unless it hard-codes it); inputs are random. ``input_shapes`` gives the
+    shapes of inputs with unknown dimensions, as for :func:`~pyg_nar.networks.from_onnx`
+    (``batch_size`` still sets their first dimension).
     """
     ort = _ort()
     model = prepare_for_runtime(onnx_path, seed)
     name = os.fspath(onnx_path) if isinstance(onnx_path, (str, os.PathLike)) else "<onnx model>"
+    from pyg_nar.networks.onnx_shapes import declare_input_shapes
+
+    # unresolved symbolic dims: the converter's error, with the --input-shape text that fixes it
+    declare_input_shapes(model.graph, input_shapes_of(model, int(batch_size), input_shapes, name))
     set_batch_size(model.graph, int(batch_size))
     so = ort.SessionOptions()
     so.intra_op_num_threads = int(threads)
@@ -211,10 +225,14 @@ def build_latency_dataset(out_dir: str, families: Sequence[str] | None = None,
 
 
 def _measure_line(gt, graph_id: int, path: str, rel: str, batch_size: int, model_type: str,
-                  platform: str, threads: int, warmup: int, repeats: int) -> int:
+                  platform: str, threads: int, warmup: int, repeats: int,
+                  input_shapes: dict | None = None) -> int:
     """Measure ``path`` and append its ``gt.txt`` line at once; returns the next GraphID."""
     try:
-        ms = measure_latency(path, batch_size, threads=threads, warmup=warmup, repeats=repeats)
+        ms = measure_latency(path, batch_size, threads=threads, warmup=warmup, repeats=repeats,
+                             input_shapes=input_shapes)
+    except OnnxGraphError:
+        raise
     except Exception as e:  # noqa: BLE001  (onnxruntime raises many kinds)
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ValueError(f"{path}: cannot be run by onnxruntime at batch size {batch_size}: {first}") from None
@@ -251,13 +269,18 @@ def _measured(gt_path: str) -> tuple[set, int]:
 
 def measure_onnx_folder(src_dir: str, out_dir: str, batch_sizes: Iterable[int] = (1,),
                         threads: int = 1, warmup: int = 5, repeats: int = 20,
-                        platform: str | None = None, progress: bool = True) -> str:
+                        platform: str | None = None, progress: bool = True,
+                        input_shapes: dict | None = None) -> str:
     """Measure every ``*.onnx`` file below ``src_dir`` (the user's own models) into an
     NNLQP-layout ``out_dir/gt.txt``, resumably: lines already there are kept and skipped.
 
     The files stay where they are: ``gt.txt`` names them relative to ``out_dir``. A file's
     model type (5th column) is the name of its folder below ``src_dir`` (``"onnx"`` at the top).
-    Returns ``out_dir``.
+    ``input_shapes`` (``{input name: shape}``, ``--input-shape``) applies to every file that
+    has such an input; what each file was measured with is recorded in
+    ``out_dir/input_shapes.json`` (:data:`SHAPES_FILE`), so
+    :class:`~pyg_nar.datasets.NNLQP` converts it the same. Resuming with other shapes for a
+    file already measured is an error. Returns ``out_dir``.
     """
     import glob
 
@@ -273,6 +296,22 @@ def measure_onnx_folder(src_dir: str, out_dir: str, batch_sizes: Iterable[int] =
     os.makedirs(out_dir, exist_ok=True)
     gt_path = osp.join(out_dir, GT_FILE)
     done, next_id = _measured(gt_path)
+    shapes_path = osp.join(out_dir, SHAPES_FILE)
+    recorded = read_input_shapes(out_dir)
+    for f in files:
+        rel = osp.relpath(f, out_dir)
+        shapes = {k: list(v) for k, v in input_shapes_for(f, input_shapes).items()}
+        old = recorded.get(rel)
+        if shapes and old != shapes and any(r[0] == rel for r in done):
+            raise ValueError(f"{f} was measured with input shapes {old or 'as declared'} "
+                             f"({shapes_path}); now {shapes} are given: measure into another "
+                             f"folder")
+        if shapes:  # else: as recorded (a resumed run need not repeat --input-shape)
+            recorded[rel] = shapes
+    if recorded:
+        with open(shapes_path + ".tmp", "w") as fh:
+            json.dump(recorded, fh, indent=1, sort_keys=True)
+        os.replace(shapes_path + ".tmp", shapes_path)
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(files) * len(batch_sizes), desc="measuring", unit="meas", disable=not progress)
@@ -284,7 +323,7 @@ def measure_onnx_folder(src_dir: str, out_dir: str, batch_sizes: Iterable[int] =
             for b in batch_sizes:
                 if (rel, b, platform) not in done:
                     next_id = _measure_line(gt, next_id, f, rel, b, model_type, platform, threads,
-                                            warmup, repeats)
+                                            warmup, repeats, recorded.get(rel))
                 bar.update(1)
     bar.close()
     return out_dir

@@ -4,70 +4,87 @@ r"""ONNX model -> architecture graph (NNLQP-style whole-network graphs).
 follows the contract of :mod:`pyg_nar.data`:
 
 * **Nodes.** One node per graph input (op ``"Input"``; NNLQP adds the same Input nodes), then
-  one node per ONNX operator. Initializers and ``Constant`` operators are *not* nodes: they are
+  one node per ONNX operator. Initializers, ``Constant`` operators and operators that compute
+  constants (all their inputs constants: the ``Identity`` of an initializer exporters write for
+  a shared weight, the ``DequantizeLinear`` of a quantised weight) are *not* nodes: they are
   weights / constants read by operators. Graph inputs that only feed parameter slots (a Conv's
   kernel, a BatchNormalization's statistics, ...; old exporters list weights as inputs) count as
   weights too, and their first dimension is never taken for a batch dimension. Nodes are
   numbered in a topological order, graph inputs first, so node 0 is the first graph input.
-  Operators inside sub-graphs (``If``, ``Loop``) are not expanded: the outer operator is one node.
+* **Control flow.** The operators inside the sub-graphs of ``If`` (both branches), ``Loop``
+  and ``Scan`` (the body, once) are nodes too, recursively, each right after the operator
+  that owns it. ``subgraph_depth`` / ``if_branch`` / ``repeats`` / ``trip_count`` (see
+  :mod:`pyg_nar.data`) say where a node sits and how often the FLOPs count it.
 * **Edges** follow tensors: ``u -> v`` when operator ``v`` reads a tensor that ``u`` writes
-  (one edge per pair, even if the tensor is read twice).
+  (one edge per pair, even if the tensor is read twice). Inside a sub-graph, a tensor captured
+  from an enclosing graph gives an edge from its producer there; a sub-graph's own inputs
+  (a loop's iteration number and carried values, a scan's slices) come from the owning
+  operator, and so does every sub-graph operator that reads nothing produced in its sub-graph.
+  A reader of a control-flow operator's output gets an edge from the operator and from the
+  producers of the matching sub-graph output in each sub-graph.
 * ``op``: index into :data:`~pyg_nar.networks.vocab.ONNX_OP_VOCAB` (see
   :func:`~pyg_nar.networks.vocab.onnx_op_vocab`); operators outside the vocabulary map to
-  ``"Other"``.
+  ``"Other"``, with an :class:`~pyg_nar.errors.UnknownOperatorWarning` naming them.
 * ``op_attrs`` ``[N, 8]``: the 8 attribute slots of NAR-Former supp. Table 1, see
   :data:`~pyg_nar.networks.vocab.OP_ATTR_FIELDS` and :func:`~pyg_nar.networks.vocab.op_attr_row`.
-* ``out_shape`` ``[N, 4]``: shape of the node's first output from
-  ``onnx.shape_inference.infer_shapes`` (graph inputs: their declared shape). Rank-4 shapes
-  are ``(N, C, H, W)``; lower ranks are zero-padded **at the end** (``(B, F)`` ->
-  ``(B, F, 0, 0)``, a transformer's ``(B, L, D)`` -> ``(B, L, D, 0)``, a scalar -> zeros);
-  higher ranks keep the first three dims and fold the rest into the last by product.
+* ``out_shape`` ``[N, 4]``: shape of the node's first output (graph inputs: their resolved
+  shape). Rank-4 shapes are ``(N, C, H, W)``; lower ranks are zero-padded **at the end**
+  (``(B, F)`` -> ``(B, F, 0, 0)``, a transformer's ``(B, L, D)`` -> ``(B, L, D, 0)``, a scalar,
+  a sequence or a map -> zeros); higher ranks keep the first three dims and fold the rest into
+  the last by product.
 * ``static`` ``[1, 4]``: see :data:`~pyg_nar.networks.flops.STATIC_FIELDS` and
   :func:`~pyg_nar.networks.flops.static_features`.
 
-Only the structure is read: initializer *dims* are used, never their values, so weight-stripped
-models (NNLQP ships its ONNX files without weights) and models saved with external data (whose
-data files need not be present) convert the same as complete ones.
+Only the structure is read: floating-point initializer *dims* are used, never their values
+(except small ones and those that shape computations read: Resize scales, Pad pads, ...), so
+weight-stripped models (NNLQP ships its ONNX files without weights) and models saved with
+external data (whose data files need not be present) convert the same as complete ones.
 
-The conversion runs in stages, each a function below: :func:`load_onnx` (load and validate),
-``_split_constants`` (strip weights, separate constants and weight inputs from data inputs),
-``_tensor_edges`` (nodes and edges along tensors, cycle check), ``_infer_shapes`` (declared
-input shapes, ONNX shape inference with data propagation, folding of shape arithmetic),
-``_node_features`` (``op``, ``op_attrs``, ``out_shape``) and ``_static_row`` (``static``).
+The conversion runs in stages, each a function below or in a sibling module: :func:`load_onnx`
+(load), :func:`~pyg_nar.networks.onnx_check.check_structure` (ONNX's IR rules),
+``_split_constants`` (strip weights, flatten sub-graphs, separate constants and weight inputs
+from data inputs), ``_tensor_edges`` (edges along tensors, cycle check),
+:func:`~pyg_nar.networks.onnx_check.run_checker` (``onnx.checker``), ``_declare_inputs``
+(:func:`~pyg_nar.networks.onnx_shapes.resolve_input_shapes`),
+:func:`~pyg_nar.networks.onnx_shapes.infer_shapes`, ``_node_features`` (``op``, ``op_attrs``,
+``out_shape``, the control-flow fields) and ``_static_row`` (``static``).
 """
 from __future__ import annotations
 
 import functools
 import math
 import os
-from dataclasses import dataclass
-from typing import Any, Sequence
+import warnings
+from collections import ChainMap
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch_geometric.data import Data
 
 from pyg_nar.data import ArchitectureError, arch_data
-from pyg_nar.errors import OnnxGraphError
-from pyg_nar.networks.flops import node_flops, static_features
-from pyg_nar.networks.vocab import ONNX_OP_VOCAB, OP_ATTR_FIELDS, op_attr_row, op_index
-from pyg_nar.utils.arguments import MAX_BATCH_SIZE, check_int
+from pyg_nar.errors import OnnxGraphError, UnknownOperatorWarning
+from pyg_nar.networks.flops import COMPUTE_OPS, node_flops, static_features
+from pyg_nar.networks.onnx_check import (FOLD_MAX_ELEMENTS, check_arguments, check_dims,
+                                         check_structure, run_checker)
+from pyg_nar.networks.onnx_shapes import (counted_branch, declare_input_shapes, infer_shapes,
+                                          input_symbols, node_attrs as _attrs, resolve_input_shapes,
+                                          shape_of,
+                                          small_value, static_trip_count, _sanitize_declared)
+from pyg_nar.networks.vocab import (ONNX_OP_VOCAB, ONNX_OP_VOCAB_VERSION, OP_ATTR_FIELDS,
+                                    op_attr_row, op_index)
 from pyg_nar.utils.dag import find_cycle
 
-__all__ = ["from_onnx", "load_onnx", "check_structure", "has_values", "strip_weights",
-           "floating_types", "data_inputs", "set_batch_size", "OnnxGraphError", "MAX_ELEMENTS"]
-
-#: The most elements any tensor of a converted model may have (inputs, weights and inferred
-#: outputs): 2**40, a thousand times a ResNet-50 activation at batch size 2**16. Larger dims
-#: are an :class:`OnnxGraphError`, so no count overflows and no shape is absurd.
-MAX_ELEMENTS = 2 ** 40
+__all__ = ["from_onnx", "load_onnx", "strip_weights", "shape_relevant", "floating_types",
+           "data_inputs", "set_batch_size", "input_shapes_of", "input_shapes_for",
+           "parse_input_shape", "SHAPE_SLOTS", "OnnxGraphError"]
 
 
 # ------------------------------------------------------------------- load and validate
-def load_onnx(model_or_path, name: str | None = None, check: bool = True):
+def load_onnx(model_or_path, name: str | None = None):
     """Load an ONNX model's structure (no external weight data) and check it is one.
 
-    Returns ``(model, name)``; raises :class:`OnnxGraphError` for a file that is not ONNX
-    or, with ``check``, one that :func:`check_structure` rejects.
+    Returns ``(model, name)``; raises :class:`OnnxGraphError` for a file that is not ONNX.
     """
     import onnx
 
@@ -87,120 +104,7 @@ def load_onnx(model_or_path, name: str | None = None, check: bool = True):
         raise OnnxGraphError(
             f"{name}: not an ONNX model (no IR version or an empty graph; "
             f"ir_version={model.ir_version}, {len(model.graph.node)} operators)")
-    if check:
-        check_structure(model, name)
     return model, name
-
-
-_VALUE_FIELDS = ("raw_data", "float_data", "int32_data", "string_data", "int64_data",
-                 "double_data", "uint64_data")
-
-
-def has_values(t) -> bool:
-    """Whether a ``TensorProto`` holds its values in the file (not as external data)."""
-    return any(len(getattr(t, f)) for f in _VALUE_FIELDS)
-
-
-def check_structure(model, name: str) -> None:
-    """Reject what ``onnx.checker.check_model(full_check=True)`` rejects (two producers of one
-    tensor, graph outputs nothing produces, unknown or misspelt attributes, attributes of the
-    wrong type, initializer data that does not match its dims, declared shapes that contradict
-    inference, ...), as an :class:`OnnxGraphError` naming ``name`` and the checker's reason.
-
-    Weight-stripped initializers (dims, no values: NNLQP's files) and external data (whose
-    files need not exist) are valid: the checker sees them as graph inputs of their type and
-    shape, and the data of the others is checked against their dims here, so no weight is
-    copied or serialised for the checker."""
-    import onnx
-
-    _check_initializer_sizes(model, name)
-    _run_checker(_checker_copy(model), name)
-
-
-def _checker_copy(model):
-    """A copy of ``model`` for ``onnx.checker`` whose initializers without data in the file, or
-    of more than 4096 elements, are declared as graph inputs of their type and shape instead
-    (the checker and shape inference see the same shapes; no large weight is serialised)."""
-    import onnx
-    from onnx import helper
-
-    light = onnx.ModelProto()
-    light.CopyFrom(model)
-    g = light.graph
-    keep = [has_values(t) and t.data_location != onnx.TensorProto.EXTERNAL
-            and math.prod(t.dims) <= _FOLD_MAX_ELEMENTS for t in g.initializer]
-    moved = [t for t, k in zip(g.initializer, keep) if not k]
-    if moved:
-        inputs = {vi.name for vi in g.input}
-        declared = [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
-                    for t in moved if t.name not in inputs]
-        kept = [t for t, k in zip(g.initializer, keep) if k]
-        del g.initializer[:]
-        g.initializer.extend(kept)
-        g.input.extend(declared)
-    return light
-
-
-def _run_checker(light, name: str) -> None:
-    """``onnx.checker.check_model(full_check=True)`` on a :func:`_checker_copy`; an error is an
-    :class:`OnnxGraphError` naming ``name``.
-
-    One leniency: the checker wants every graph output's shape declared, which
-    :func:`set_batch_size` drops (to be inferred anew) and onnxruntime does not need; graph
-    outputs without a declared shape are left out of the check once it is known that
-    something produces them."""
-    import onnx
-
-    g = light.graph
-    shaped = [o for o in g.output if o.type.tensor_type.HasField("shape")]
-    if len(shaped) < len(g.output):
-        produced = {t for nd in g.node for t in nd.output} | {t.name for t in g.initializer} | {
-            vi.name for vi in g.input}
-        for o in g.output:
-            if o.name not in produced:
-                raise OnnxGraphError(f"{name}: graph output {o.name!r} is produced by no operator, "
-                                     f"graph input or initializer")
-        kept = [onnx.ValueInfoProto() for _ in shaped]
-        for k, o in zip(kept, shaped):
-            k.CopyFrom(o)
-        del g.output[:]
-        g.output.extend(kept)
-    try:
-        onnx.checker.check_model(light, full_check=True)
-    except Exception as e:  # noqa: BLE001  (ValidationError, InferenceError, and C++ errors)
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
-        raise OnnxGraphError(f"{name}: rejected by onnx.checker: {reason}") from None
-
-
-def _check_initializer_sizes(model, name: str) -> None:
-    """That each initializer's data (when it holds any in the file) has as many elements as
-    its dims say, as ``onnx.checker`` requires; else an :class:`OnnxGraphError` naming it."""
-    import onnx
-
-    T = onnx.TensorProto
-    complex_types = {T.COMPLEX64, T.COMPLEX128}
-    packed = {getattr(T, n) for n in ("INT4", "UINT4", "FLOAT4E2M1") if hasattr(T, n)}
-    for t in model.graph.initializer:
-        if any(d < 0 for d in t.dims):
-            raise OnnxGraphError(f"{name}: initializer {t.name!r} has a negative dimension {list(t.dims)}")
-        n = math.prod(t.dims)
-        if t.data_location == T.EXTERNAL or t.data_type in packed:
-            continue
-        if t.raw_data:
-            try:
-                want = n * onnx.helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
-            except Exception:  # noqa: BLE001  (an unknown element type: the checker's call)
-                continue
-            got = len(t.raw_data)
-        else:
-            got = sum(len(getattr(t, f)) for f in _VALUE_FIELDS)
-            if not got:  # weight-stripped
-                continue
-            want = n * (2 if t.data_type in complex_types else 1)
-        if got != want:
-            raise OnnxGraphError(f"{name}: initializer {t.name!r} holds {got} "
-                                 f"{'bytes' if t.raw_data else 'values'} for dims "
-                                 f"{list(t.dims)} ({want} expected)")
 
 
 # -------------------------------------------------------------- weights and constants
@@ -213,11 +117,64 @@ def floating_types() -> set:
             onnx.TensorProto.BFLOAT16}
 
 
+#: Input slots whose *values* shape or data propagation read (the rest are data), per operator.
+SHAPE_SLOTS = {
+    "Reshape": (1,), "Expand": (1,), "Tile": (1,), "ConstantOfShape": (0,), "Range": (0, 1, 2),
+    "Resize": (1, 2, 3), "Upsample": (1,), "Pad": (1, 3), "Slice": (1, 2, 3, 4), "Split": (1,),
+    "Squeeze": (1,), "Unsqueeze": (1,), "TopK": (1,), "OneHot": (1,), "CenterCropPad": (1,),
+    "STFT": (1, 3), "DFT": (1, 2), "Loop": (0, 1), "If": (0,), "Col2Im": (1, 2),
+    "AffineGrid": (1,), "MelWeightMatrix": (0, 1, 2, 3, 4), "HannWindow": (0,),
+    "HammingWindow": (0,), "BlackmanWindow": (0,), "Compress": (1,), "ReduceMean": (1,),
+    "ReduceSum": (1,), "ReduceMax": (1,), "ReduceMin": (1,), "ReduceProd": (1,),
+    "ReduceL1": (1,), "ReduceL2": (1,), "ReduceLogSum": (1,), "ReduceLogSumExp": (1,),
+    "ReduceSumSquare": (1,), "NonMaxSuppression": (2,),
+}
+#: Operators that read only the *shape* of their input: the search for what shapes read stops.
+_SHAPE_READERS = {"Shape", "Size"}
+#: Floating-point initializers of at most this many elements are never stripped.
+_KEEP_SMALL = 64
+
+
+def _all_nodes(graph):
+    """Every node of ``graph`` and its sub-graphs, outer ones first."""
+    import onnx
+
+    for nd in graph.node:
+        yield nd
+        for a in nd.attribute:
+            if a.type == onnx.AttributeProto.GRAPH:
+                yield from _all_nodes(a.g)
+
+
+def shape_relevant(graph) -> set:
+    """Names of the tensors whose values shape or data propagation reads: the inputs in the
+    :data:`SHAPE_SLOTS` of every operator (sub-graphs included) and, transitively, what
+    computes them (stopping at ``Shape`` / ``Size``, which read only shapes)."""
+    producer, stack = {}, []
+    for nd in _all_nodes(graph):
+        for t in nd.output:
+            producer[t] = nd
+        for i in SHAPE_SLOTS.get(nd.op_type, ()):
+            if i < len(nd.input) and nd.input[i]:
+                stack.append(nd.input[i])
+    seen = set()
+    while stack:
+        t = stack.pop()
+        if t in seen:
+            continue
+        seen.add(t)
+        nd = producer.get(t)
+        if nd is not None and nd.op_type not in _SHAPE_READERS:
+            stack.extend(i for i in nd.input if i)
+    return seen
+
+
 def strip_weights(model, min_elements: int = 0):
     """A copy of ``model`` whose floating-point initializers keep their dims but no data
-    (NNLQP's weight-stripped layout). Integer initializers (shapes, indices) are kept, since
-    shape inference needs them. Only tensors with at least ``min_elements`` elements are
-    stripped."""
+    (NNLQP's weight-stripped layout), in every graph and sub-graph. Integer initializers
+    (shapes, indices) and every initializer that shape or data propagation reads (Resize
+    scales, Pad pads, Slice starts, ...: :func:`shape_relevant`) are kept. Only tensors with at
+    least ``min_elements`` elements are stripped."""
     import onnx
 
     out = onnx.ModelProto()
@@ -230,67 +187,79 @@ def _strip_in_place(model, min_elements: int = 0) -> None:
     import onnx
 
     floating = floating_types()
-    for t in model.graph.initializer:
-        if t.data_type in floating and math.prod(t.dims) >= min_elements:
-            for f in ("raw_data", "float_data", "double_data", "int32_data", "external_data"):
-                t.ClearField(f)
-            t.data_location = onnx.TensorProto.DEFAULT
+    keep = shape_relevant(model.graph)
+
+    def strip(graph):
+        for t in graph.initializer:
+            if t.data_type in floating and t.name not in keep and math.prod(t.dims) >= min_elements:
+                for f in ("raw_data", "float_data", "double_data", "int32_data", "external_data"):
+                    t.ClearField(f)
+                t.data_location = onnx.TensorProto.DEFAULT
+
+    strip(model.graph)
+    for nd in _all_nodes(model.graph):
+        for a in nd.attribute:
+            if a.type == onnx.AttributeProto.GRAPH:
+                strip(a.g)
 
 
 def _is_constant(node) -> bool:
     return node.op_type == "Constant" and node.domain in ("", "ai.onnx")
 
 
-def _attrs(node) -> dict:
+#: Operators that are no constants even when their inputs are (they draw random numbers).
+_RANDOM_OPS = {"RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout"}
+
+
+def _of_constants(node, is_constant) -> bool:
+    """Whether ``node`` computes a constant: a standard operator without sub-graphs or
+    randomness whose inputs (at least one) are all constants (``is_constant(name)``), like the
+    ``Identity`` of an initializer that exporters write for a shared weight."""
     import onnx
 
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    return (node.domain in ("", "ai.onnx") and node.op_type not in _RANDOM_OPS
+            and any(node.input) and all(is_constant(t) for t in node.input if t)
+            and not any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+                        for a in node.attribute))
 
 
-def _constant_value(node):
-    """The value of a ``Constant`` operator as a numpy array (any of its attribute forms:
-    ``value``, ``value_float(s)``, ``value_int(s)``, ``value_string(s)``), or ``None`` when it
-    has none that can be read (a sparse value, or data that does not match its dims)."""
+def _constant(node):
+    """``(dims, elem_type, numpy value or None)`` of a ``Constant`` operator (checked by
+    :func:`~pyg_nar.networks.onnx_check.check_structure`); small values only."""
     import numpy as np
     import onnx
     from onnx import numpy_helper
 
-    for key, value in _attrs(node).items():
-        try:
-            if key == "value" and isinstance(value, onnx.TensorProto):
-                return numpy_helper.to_array(value)
-            if key in ("value_float", "value_floats"):
-                return np.asarray(value, dtype=np.float32)
-            if key in ("value_int", "value_ints"):
-                return np.asarray(value, dtype=np.int64)
-            if key in ("value_string", "value_strings"):
-                return np.asarray(value, dtype=object)
-        except (ValueError, TypeError):
-            return None
-    return None
-
-
-def _shape_of(value_info):
-    """(dims or None when any dim is unknown, elem_type) of a ValueInfoProto."""
-    t = value_info.type.tensor_type
-    if not t.HasField("shape"):
-        return None, t.elem_type
-    dims = [d.dim_value for d in t.shape.dim]
-    if 0 not in dims:  # every dim has a (positive) value: the common case, and fast
-        return dims, t.elem_type
-    dims = []
-    for d in t.shape.dim:
-        if d.HasField("dim_value"):
-            dims.append(int(d.dim_value))
-        else:
-            return None, t.elem_type
-    return dims, t.elem_type
+    a = node.attribute[0] if len(node.attribute) == 1 else next(
+        a for a in node.attribute if a.name.startswith("value") or a.name == "sparse_value")
+    if a.name == "value":
+        t = a.t
+        value = None
+        if math.prod(t.dims) <= FOLD_MAX_ELEMENTS and t.data_location != onnx.TensorProto.EXTERNAL:
+            try:
+                value = numpy_helper.to_array(t)
+            except Exception:  # noqa: BLE001 - a string or exotic type: its shape is enough
+                value = None
+        return list(t.dims), t.data_type, value
+    if a.name == "sparse_value":
+        return list(a.sparse_tensor.dims), a.sparse_tensor.values.data_type, None
+    T = onnx.TensorProto
+    kinds = {"value_float": (np.float32, T.FLOAT), "value_floats": (np.float32, T.FLOAT),
+             "value_int": (np.int64, T.INT64), "value_ints": (np.int64, T.INT64)}
+    if a.name in kinds:
+        dtype, elem = kinds[a.name]
+        v = np.asarray(onnx.helper.get_attribute_value(a), dtype=dtype)
+        return list(v.shape), elem, v
+    n = len(a.strings) if a.name == "value_strings" else None
+    return ([n] if n is not None else []), T.STRING, None
 
 
 #: Input slots that hold parameters (weights, biases, statistics), per operator type.
-_PARAM_SLOTS = {"Conv": {1, 2}, "ConvTranspose": {1, 2}, "Gemm": {1, 2}, "MatMul": {1},
-                "BatchNormalization": {1, 2, 3, 4}, "InstanceNormalization": {1, 2},
-                "LayerNormalization": {1, 2}, "GroupNormalization": {1, 2}, "PRelu": {1}}
+_PARAM_SLOTS = {"Conv": {1, 2}, "ConvTranspose": {1, 2}, "FusedConv": {1, 2}, "Gemm": {1, 2},
+                "FusedGemm": {1, 2}, "MatMul": {1}, "BatchNormalization": {1, 2, 3, 4},
+                "InstanceNormalization": {1, 2}, "LayerNormalization": {1, 2},
+                "GroupNormalization": {1, 2}, "PRelu": {1}, "LSTM": {1, 2, 3, 7},
+                "GRU": {1, 2, 3}, "RNN": {1, 2, 3}}
 
 
 def _weight_inputs(graph_inputs, ops) -> set:
@@ -320,7 +289,8 @@ def data_inputs(graph) -> list:
     inputs (graph inputs read only in parameter slots, as old exporters wrote them)."""
     constants = {t.name for t in graph.initializer}
     constants.update(t for nd in graph.node if _is_constant(nd) for t in nd.output)
-    return _split_inputs(graph, [nd for nd in graph.node if not _is_constant(nd)], constants)[0]
+    return _split_inputs(graph, [nd for nd in _all_nodes(graph) if not _is_constant(nd)],
+                         constants)[0]
 
 
 def set_batch_size(graph, batch_size: int, inputs: Sequence | None = None) -> None:
@@ -337,302 +307,325 @@ def set_batch_size(graph, batch_size: int, inputs: Sequence | None = None) -> No
         o.type.tensor_type.ClearField("shape")
 
 
+def input_shapes_of(model, batch_size: int | None = None,
+                    input_shapes: Mapping[str, Sequence[int]] | None = None,
+                    name: str | None = None) -> dict[str, list[int]]:
+    """The shape of every tensor data input of ``model`` (an ``onnx.ModelProto``), resolved as
+    :func:`from_onnx` resolves it (:func:`~pyg_nar.networks.onnx_shapes.resolve_input_shapes`):
+    what :func:`~pyg_nar.networks.measure_latency` feeds onnxruntime. Raises
+    :class:`OnnxGraphError` naming every input left unresolved."""
+    name = name or model.graph.name or "<onnx model>"
+    batch_size, input_shapes = check_arguments(batch_size, input_shapes, name)
+    return resolve_input_shapes(data_inputs(model.graph), batch_size, input_shapes, name)
+
+
+def parse_input_shape(text: str) -> tuple[str, tuple[int, ...]]:
+    """``"NAME=D0,D1,..."`` (the CLI's ``--input-shape``) as ``(name, dims)``; a
+    :class:`OnnxGraphError` saying what is wrong otherwise. The name is everything before the
+    last ``=`` (graph-input names may hold ``=`` and ``,``, not both ``=`` and a trailing
+    list)."""
+    name, sep, dims = text.rpartition("=")
+    if not sep or not name:
+        raise OnnxGraphError(f"--input-shape {text!r}: expected NAME=D0,D1,... (e.g. "
+                             f"input_ids=1,128)")
+    try:
+        shape = tuple(int(d) for d in dims.split(","))
+    except ValueError:
+        raise OnnxGraphError(f"--input-shape {text!r}: the dims must be integers separated by "
+                             f"commas, got {dims!r}") from None
+    if any(d <= 0 for d in shape):
+        raise OnnxGraphError(f"--input-shape {text!r}: dims must be positive")
+    return name, shape
+
+
+def input_shapes_for(model_or_path, input_shapes: Mapping[str, Sequence[int]] | None) -> dict:
+    """The entries of ``input_shapes`` that name a data input of a model (path or
+    ``onnx.ModelProto``): one set of shapes given for several models (``pyg-nar predict a.onnx
+    b.onnx --input-shape ...``, ``pyg-nar measure --onnx-dir``) applies to each model's own
+    inputs. ``{}`` when ``input_shapes`` is empty."""
+    if not input_shapes:
+        return {}
+    model, _ = load_onnx(model_or_path)
+    names = {vi.name for vi in data_inputs(model.graph)}
+    return {k: tuple(int(d) for d in v) for k, v in input_shapes.items() if k in names}
+
+
+@dataclass
+class _Scope:
+    """One graph of the model: the main graph (scope 0) or a sub-graph of a control-flow
+    operator."""
+    parent: int  #: enclosing scope (-1 for the main graph)
+    owner: int  #: index in ``ops`` of the operator that owns it (-1 for the main graph)
+    attr: str  #: the owner's attribute holding it (``then_branch``, ``else_branch``, ``body``)
+    path: tuple  #: ``((owner key, attr), ...)`` from the main graph, to find it in a copy
+    depth: int  #: nesting depth (0: the main graph)
+    branch: int  #: 0, or 1 / 2 inside the then / else branch of the innermost ``If``
+    inputs: list  #: names of its formal inputs (the owner produces them)
+    outputs: list  #: names of its outputs
+    constants: set = field(default_factory=set)  #: initializers and Constant outputs
+    values: dict = field(default_factory=dict)  #: small constant values (numpy)
+    shapes: dict = field(default_factory=dict)  #: tensor -> (dims or None, elem_type)
+
+
 @dataclass
 class _Network:
     """What the stages of :func:`from_onnx` share about one model."""
     name: str
-    model: Any  #: the weight-stripped copy that shape inference rewrites
+    model: Any  #: the weight-stripped copy (structure; not modified after the split)
+    infer_model: Any  #: a copy of it that shape inference rewrites
     inputs: list  #: ValueInfoProto of the data inputs, in graph order (the Input nodes)
-    ops: list  #: NodeProto of the operators (no Constants), in file order
-    constants: set  #: tensors read as weights or constants (no edges)
+    ops: list  #: NodeProto of the operators (no Constants), sub-graphs' flattened in order
+    scope_of: list  #: scope index of each operator
+    scopes: list  #: :class:`_Scope` objects, 0 is the main graph
+    scope_by_key: dict  #: (parent scope, owner key, attr) -> scope index
+    constants: set  #: main-graph tensors read as weights or constants (no edges)
     weights: set  #: graph inputs that are weights
-    shapes: dict  #: tensor name -> (dims or None, elem_type)
+    constant_values: dict  #: small values of the main graph's Constant operators
+    #: ``(scope, NodeProto)`` of the operators that compute constants (:func:`_of_constants`):
+    #: no nodes; their outputs are constants of their scope
+    constant_ops: list = field(default_factory=list)
+    values: dict = field(default_factory=dict)  #: main-graph constant values after inference
+    inference_error: str | None = None  #: ONNX's first strict-inference error, if any
+
+    @property
+    def shapes(self) -> dict:
+        return self.scopes[0].shapes
+
+    @functools.cached_property
+    def _lookups(self) -> list:
+        out = []
+        for s in self.scopes:
+            maps, p = [s.shapes], s.parent
+            while p >= 0:
+                maps.append(self.scopes[p].shapes)
+                p = self.scopes[p].parent
+            out.append(ChainMap(*maps) if len(maps) > 1 else s.shapes)
+        return out
+
+    def lookup(self, j: int):
+        """The shapes operator ``j`` sees (its graph's, then the enclosing graphs')."""
+        return self._lookups[self.scope_of[j]]
+
+    def scope_lookup(self, s: int):
+        """The shapes the operators of scope ``s`` see."""
+        return self._lookups[s]
+
+    @functools.cached_property
+    def _value_chains(self) -> list:
+        out = []
+        for s in self.scopes:
+            maps, p = [], s
+            while p.parent >= 0:
+                maps.append(p.values)
+                p = self.scopes[p.parent]
+            out.append(ChainMap(*maps, self.values) if maps else self.values)
+        return out
+
+    def scope_values(self, j: int):
+        """The known constant values operator ``j`` sees (its graph's small constants and
+        folded shape arithmetic first, then the enclosing graphs', the main graph's last)."""
+        return self._value_chains[self.scope_of[j]]
+
+    @functools.cached_property
+    def _attr_cache(self) -> list:
+        return [None] * len(self.ops)
+
+    def attrs(self, j: int) -> dict:
+        a = self._attr_cache[j]
+        if a is None:
+            a = self._attr_cache[j] = _attrs(self.ops[j])
+        return a
 
     def describe(self, i: int) -> str:
         """How errors name node ``i`` (an operator: ``i >= len(inputs)``)."""
-        n = self.ops[i - len(self.inputs)]
-        return f"node {i} ({n.op_type} {n.name!r})" if n.name else f"node {i} ({n.op_type})"
+        j = i - len(self.inputs)
+        n = self.ops[j]
+        text = f"node {i} ({n.op_type} {n.name!r})" if n.name else f"node {i} ({n.op_type})"
+        s = self.scopes[self.scope_of[j]]
+        if s.owner >= 0:
+            text += f" in the {s.attr} of {self.describe(s.owner + len(self.inputs))}"
+        return text
 
 
 def _split_constants(model, name: str) -> _Network:
-    """Copy ``model`` without weight values (only integer constants are read, for shape
-    arithmetic: dropping the rest makes the copy like NNLQP's files, and shape inference
-    faster) and separate its constants, weight inputs, data inputs and operators."""
+    """Copy ``model`` without weight values (only integer, small and shape-read constants are
+    kept: the copy is like NNLQP's files, and shape inference is faster), flatten its
+    sub-graphs and separate constants, weight inputs, data inputs and operators."""
     import onnx
 
+    if len(model.functions):  # model-local functions: their operators become nodes too
+        import onnx.inliner
+
+        try:
+            model = onnx.inliner.inline_local_functions(model)
+        except Exception as e:  # noqa: BLE001
+            raise OnnxGraphError(f"{name}: cannot inline the model's local functions: "
+                                 f"{' '.join(str(e).split())[:300]}") from None
     m = onnx.ModelProto()
-    m.CopyFrom(model)  # inputs / outputs / value_info are rewritten by the shape stage
-    _strip_in_place(m)
+    m.CopyFrom(model)
+    _strip_in_place(m, _KEEP_SMALL + 1)
     g = m.graph
-    constants = {t.name for t in g.initializer}
-    shapes: dict[str, tuple] = {t.name: (list(t.dims), t.data_type) for t in g.initializer}
-    ops = []
-    for nd in g.node:
-        if _is_constant(nd):
-            constants.update(nd.output)
-            value = _constant_value(nd) if len(nd.output) == 1 else None
-            if value is not None:
-                shapes[nd.output[0]] = (list(value.shape), _tensor_type(value))
-        else:
+    ops, scope_of = [], []
+    scopes = [_Scope(-1, -1, "", (), 0, 0, [], [vi.name for vi in g.output])]
+    scope_by_key = {}
+    constant_values = {}
+    constant_ops = []
+
+    def is_constant(s: int, t: str) -> bool:
+        while s >= 0:
+            if t in scopes[s].constants:
+                return True
+            s = scopes[s].parent
+        return False
+
+    def walk(graph, s: int):
+        scope = scopes[s]
+        for t in graph.initializer:
+            scope.constants.add(t.name)
+            scope.shapes[t.name] = (list(t.dims), t.data_type)
+            if s > 0 and (v := small_value(t)) is not None:
+                scope.values[t.name] = v
+        for nd in graph.node:
+            if _is_constant(nd):
+                dims, elem, value = _constant(nd)
+                scope.constants.add(nd.output[0])
+                scope.shapes[nd.output[0]] = (dims, elem)
+                if value is not None:
+                    (constant_values if s == 0 else scope.values)[nd.output[0]] = value
+                continue
+            if _of_constants(nd, functools.partial(is_constant, s)):
+                scope.constants.update(t for t in nd.output if t)
+                constant_ops.append((s, nd))
+                continue
+            j = len(ops)
             ops.append(nd)
+            scope_of.append(s)
+            for a in nd.attribute:
+                if a.type != onnx.AttributeProto.GRAPH:
+                    continue
+                key = next((t for t in nd.output if t), nd.name)
+                branch = {"then_branch": 1, "else_branch": 2}.get(a.name, scope.branch) \
+                    if nd.op_type == "If" else scope.branch
+                sub = _Scope(s, j, a.name, scope.path + ((key, a.name),), scope.depth + 1, branch,
+                             [vi.name for vi in a.g.input], [vi.name for vi in a.g.output])
+                for vi in a.g.input:
+                    sub.shapes[vi.name] = shape_of(vi)
+                scopes.append(sub)
+                scope_by_key[(s, key, a.name)] = len(scopes) - 1
+                walk(a.g, len(scopes) - 1)
+
+    walk(g, 0)
+    constants = scopes[0].constants
     inputs, weights = _split_inputs(g, ops, constants)
     constants.update(weights)
     for vi in g.input:
         if vi.name in weights:
-            shapes[vi.name] = _shape_of(vi)
+            scopes[0].shapes[vi.name] = shape_of(vi)
     if not inputs:
         raise OnnxGraphError(f"{name}: the graph has no data input (every graph input is a weight)")
-    for vi in inputs:
-        if not vi.type.tensor_type.HasField("shape"):
-            raise OnnxGraphError(f"{name}: graph input {vi.name!r} has no declared shape; "
-                                 f"from_onnx needs fixed input shapes")
     if not ops:
         raise OnnxGraphError(f"{name}: the graph has no operators besides constants")
-    return _Network(name, m, inputs, ops, constants, weights, shapes)
+    infer = onnx.ModelProto()
+    infer.CopyFrom(m)
+    return _Network(name, m, infer, inputs, ops, scope_of, scopes, scope_by_key, constants,
+                    weights, constant_values, constant_ops=constant_ops)
 
 
 # ------------------------------------------------------------------ nodes and edges
+_OUTPUT_OFFSET = {"Loop": 1}  # Loop output k is body output k + 1 (body output 0: the condition)
+
+
 def _tensor_edges(net: _Network) -> tuple[list[int], list[int]]:
-    """Edges ``u -> v`` where operator ``v`` reads a tensor ``u`` writes (node ``i`` of the
-    graph: input ``i`` for ``i < len(net.inputs)``, then the operators); checks every read
-    tensor has a producer and that the graph is acyclic."""
+    """Edges along tensors (module docstring) between node numbers (input ``i`` for ``i <
+    len(net.inputs)``, then the operators); checks every read tensor has a producer in scope
+    and that the graph is acyclic and in topological order."""
     k = len(net.inputs)
-    producer = {vi.name: i for i, vi in enumerate(net.inputs)}
+    scopes = net.scopes
+    producers: list[dict] = [dict() for _ in scopes]
+    for i, vi in enumerate(net.inputs):
+        producers[0][vi.name] = [i]
+    formal = [set(s.inputs) for s in scopes]
     for j, nd in enumerate(net.ops):
         for t in nd.output:
             if t:
-                producer[t] = k + j
+                producers[net.scope_of[j]][t] = [k + j]
+
+    def resolve(s: int, t: str):
+        while s >= 0:
+            if t in scopes[s].constants:
+                return []
+            if t in producers[s]:
+                return producers[s][t]
+            if t in formal[s]:
+                return [k + scopes[s].owner]
+            s = scopes[s].parent
+        return None
+
+    # a control-flow operator's outputs also come from its sub-graphs' producers (inner first)
+    owned: dict[int, list[int]] = {}
+    for s, scope in enumerate(scopes[1:], 1):
+        owned.setdefault(scope.owner, []).append(s)
+    for j in sorted(owned, reverse=True):
+        nd, extra = net.ops[j], {}
+        off = _OUTPUT_OFFSET.get(nd.op_type, 0)
+        for s in owned[j]:
+            outs = scopes[s].outputs
+            for pos, t in enumerate(nd.output):
+                if t and pos + off < len(outs):
+                    for u in resolve(s, outs[pos + off]) or []:
+                        if u != k + j:
+                            extra.setdefault(t, []).append(u)
+        for t, us in extra.items():
+            producers[net.scope_of[j]][t] = [k + j] + sorted(set(us))
     src, dst = [], []
     for j, nd in enumerate(net.ops):
-        seen = set()
+        s = net.scope_of[j]
+        seen, inner = set(), False
         for t in nd.input:
-            if t == "" or t in net.constants:
+            if t == "":
                 continue
-            if t not in producer:
+            us = resolve(s, t)
+            if us is None:
                 raise OnnxGraphError(
                     f"{net.name}: {net.describe(k + j)} reads tensor {t!r}, which no operator, "
                     f"graph input or initializer produces")
-            u = producer[t]
-            if u not in seen:
-                seen.add(u)
-                src.append(u)
-                dst.append(k + j)
-    produced = set(producer) | net.constants
-    for o in net.model.graph.output:
-        if o.name not in produced:
-            raise OnnxGraphError(f"{net.name}: graph output {o.name!r} is produced by no operator, "
-                                 f"graph input or initializer")
-    if any(s >= d for s, d in zip(src, dst)):
+            for u in us:
+                if u not in seen:
+                    seen.add(u)
+                    src.append(u)
+                    dst.append(k + j)
+                if s > 0 and (u == k + scopes[s].owner or
+                              (u >= k and net.scope_of[u - k] == s)):
+                    inner = True
+        if s > 0 and not inner:  # reads only constants or captured tensors: hangs off its owner
+            src.append(k + scopes[s].owner)
+            dst.append(k + j)
+    if any(a >= b for a, b in zip(src, dst)):
         cycle = find_cycle(src, dst, k + len(net.ops))
         if cycle is not None:
             names = " -> ".join(net.describe(u) for u in cycle + cycle[:1])
             raise OnnxGraphError(f"{net.name}: the graph has a cycle: {names}")
+        a, b = next((a, b) for a, b in zip(src, dst) if a >= b)
+        raise OnnxGraphError(
+            f"{net.name}: {net.describe(b)} reads a tensor that {net.describe(a)} writes later: "
+            f"ONNX requires the operators of a graph in topological order")
     return src, dst
 
 
 # --------------------------------------------------------------------------- shapes
-_MAX_FOLD_ROUNDS = 4
-#: Operators evaluated (with ``onnx.reference``) when all their inputs are known small tensors.
-_FOLDABLE = {"Gather", "Unsqueeze", "Squeeze", "Concat", "Slice", "Cast", "Equal", "Where",
-             "ConstantOfShape", "Mul", "Add", "Sub", "Div", "Range", "Reshape", "Expand",
-             "Identity", "ReduceProd", "Max", "Min", "Not", "Less", "Greater", "And", "Or",
-             "Floor", "Ceil", "Neg", "Abs", "Size", "Tile", "Transpose", "Sqrt", "Mod", "Pow",
-             "Sign", "ReduceSum", "ReduceMax", "ReduceMin", "Split", "Flatten", "Clip",
-             "LessOrEqual", "GreaterOrEqual", "Xor"}
-_FOLD_MAX_ELEMENTS = 4096
-
-
-def _declare_input_shapes(net: _Network, batch_size: int | None) -> None:
-    """Fix the data inputs' shapes: ``batch_size`` as their first dimension (a symbolic one
-    becomes 1 when it is ``None``); any other unknown dimension is an error."""
-    if batch_size is not None:
-        set_batch_size(net.model.graph, batch_size, net.inputs)
+def _declare_inputs(net: _Network, batch_size: int | None, input_shapes) -> dict:
+    """Resolve the data inputs' shapes and declare them in the inference copy (stale declared
+    shapes dropped, -1 and named dims of the others made consistent)."""
+    shapes = resolve_input_shapes(net.inputs, batch_size, input_shapes, net.name)
+    g = net.infer_model.graph
+    stale = declare_input_shapes(g, shapes)
+    _sanitize_declared(g, input_symbols(net.inputs, shapes), stale)
     for vi in net.inputs:
-        for pos, d in enumerate(vi.type.tensor_type.shape.dim):
-            if d.HasField("dim_value"):
-                continue
-            if pos == 0:
-                d.Clear()
-                d.dim_value = 1
-            else:
-                raise OnnxGraphError(
-                    f"{net.name}: graph input {vi.name!r} has an unknown dimension {pos} "
-                    f"({d.dim_param or '?'}); from_onnx needs fixed input shapes")
-
-
-def _infer_shapes(net: _Network, batch_size: int | None) -> None:
-    """Fill ``net.shapes`` for every operator output: ONNX shape inference (strict, with data
-    propagation), re-run after evaluating the shape arithmetic it cannot follow. An operator
-    whose first output's shape stays unknown is an error."""
-    _declare_input_shapes(net, batch_size)
-    _run_inference(net)
-    values: dict = {}
-    for _ in range(_MAX_FOLD_ROUNDS):
-        # shape arithmetic that ONNX's data propagation cannot follow (Where, Equal, ... on
-        # Shape outputs, as exporters write for dynamic batch sizes): evaluate it and re-infer
-        if all(nd.output and net.shapes.get(nd.output[0], (None,))[0] is not None for nd in net.ops):
-            break
-        if not _fold_shape_arithmetic(net, values):
-            break
-        _run_inference(net)
-    for j, nd in enumerate(net.ops):
-        out = net.shapes.get(nd.output[0]) if nd.output else None
-        if out is None or out[0] is None:
-            raise OnnxGraphError(
-                f"{net.name}: the shape of output {nd.output[0] if nd.output else '?'!r} of "
-                f"{net.describe(len(net.inputs) + j)} could not be inferred")
-    _check_sizes(net)
-
-
-def _check_sizes(net: _Network) -> None:
-    """Every known shape (inputs, weights, operator inputs and outputs) has non-negative dims
-    and at most :data:`MAX_ELEMENTS` elements; else an :class:`OnnxGraphError` naming the
-    tensor (and the operator that writes it)."""
-    writer = {t: len(net.inputs) + j for j, nd in enumerate(net.ops) for t in nd.output if t}
-    for t, (dims, _) in net.shapes.items():
-        if dims is None:
-            continue
-        if any(d < 0 for d in dims) or math.prod(dims) > MAX_ELEMENTS:
-            where = f" (written by {net.describe(writer[t])})" if t in writer else ""
-            problem = "a negative dimension" if any(d < 0 for d in dims) else \
-                f"more than {MAX_ELEMENTS} elements"
-            raise OnnxGraphError(f"{net.name}: tensor {t!r}{where} has shape {dims}: {problem}")
-
-
-def _run_inference(net: _Network) -> None:
-    """Run ONNX shape inference (strict) and record the new shapes. Data propagation (which
-    follows shape arithmetic) runs only when no integer tensor is larger than 4096 elements:
-    onnx propagates a 1-D integer tensor as a list of dims, so a ``Range`` of 10**9 elements
-    would take minutes and gigabytes; without it such a model is still converted, or fails
-    with a named error."""
-    import onnx
-
-    def infer(data_prop: bool):
-        try:
-            return onnx.shape_inference.infer_shapes(net.model, strict_mode=True, data_prop=data_prop)
-        except Exception as e:  # noqa: BLE001  (InferenceError, and C++ errors)
-            raise OnnxGraphError(f"{net.name}: shape inference failed: {str(e).strip()}") from None
-
-    inferred = infer(False)
-    integer = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
-    large = False
-    for vi in list(inferred.graph.value_info) + list(inferred.graph.output):
-        if vi.type.tensor_type.elem_type in integer:
-            dims = _shape_of(vi)[0]
-            if dims is not None and math.prod(dims) > _FOLD_MAX_ELEMENTS:
-                large = True
-                break
-    if not large:
-        inferred = infer(True)
-    g, shapes = inferred.graph, net.shapes
-    for vi in list(g.input) + list(g.value_info) + list(g.output):
-        if vi.name not in shapes or shapes[vi.name][0] is None:
-            shapes[vi.name] = _shape_of(vi)
-
-
-def _tensor_type(value) -> int:
-    import onnx
-
-    if value.dtype == object:
-        return onnx.TensorProto.STRING
-    return onnx.helper.np_dtype_to_tensor_dtype(value.dtype)
-
-
-def _fold_size(nd, ins: list, values: dict) -> float:
-    """An upper bound of the elements an operator's outputs would have when folded, known
-    before evaluating it (the operators whose outputs can outgrow their inputs: ``Range``,
-    ``ConstantOfShape``, ``Expand``, ``Tile``); the total size of the inputs for the others."""
-    import numpy as np
-
-    try:
-        if nd.op_type == "Range" and len(ins) == 3:
-            start, limit, delta = (float(np.asarray(values[t]).reshape(-1)[0]) for t in ins)
-            return math.inf if delta == 0 or not math.isfinite((limit - start) / delta) \
-                else max(0.0, math.ceil((limit - start) / delta))
-        if nd.op_type == "ConstantOfShape" and ins:
-            return float(np.prod(np.maximum(np.asarray(values[ins[0]], dtype=np.float64), 0)))
-        if nd.op_type == "Expand" and len(ins) == 2:
-            shape = np.asarray(values[ins[1]], dtype=np.float64).reshape(-1)
-            x = np.asarray(values[ins[0]]).shape
-            width = max(len(x), len(shape))
-            x = [1] * (width - len(x)) + list(x)
-            shape = [1.0] * (width - len(shape)) + list(shape)
-            return float(np.prod([max(a, b) for a, b in zip(x, shape)]))
-        if nd.op_type == "Tile" and len(ins) == 2:
-            repeats = np.asarray(values[ins[1]], dtype=np.float64).reshape(-1)
-            return float(np.size(values[ins[0]]) * np.prod(np.maximum(repeats, 0)))
-    except (ValueError, TypeError, IndexError, OverflowError, ZeroDivisionError):
-        return math.inf
-    return float(sum(np.size(values[t]) for t in ins))
-
-
-def _fold_shape_arithmetic(net: _Network, values: dict) -> bool:
-    """Evaluate the shape-computing operators whose inputs are known (``Shape`` of a tensor of
-    known shape, integer constants, small results of such operators) and replace them, in the
-    inference copy ``net.model`` only, by initializers holding their values. ``values`` keeps
-    the known tensors between rounds. Returns whether anything new was folded. The graph's
-    nodes (``net.ops``) are not changed: this only helps shape inference."""
-    import numpy as np
-    import onnx
-    from onnx import numpy_helper
-    from onnx.reference import ReferenceEvaluator
-
-    g, shapes = net.model.graph, net.shapes
-    if not values:
-        floating = floating_types()
-        for t in g.initializer:
-            if (t.data_location != onnx.TensorProto.EXTERNAL and t.data_type not in floating
-                    and math.prod(t.dims) <= _FOLD_MAX_ELEMENTS):
-                try:
-                    values[t.name] = numpy_helper.to_array(t)
-                except (ValueError, TypeError, KeyError):  # data that does not match dims
-                    continue
-        for nd in g.node:
-            if _is_constant(nd) and len(nd.output) == 1:
-                value = _constant_value(nd)
-                if value is not None and value.dtype != object and value.size <= _FOLD_MAX_ELEMENTS:
-                    values[nd.output[0]] = value
-    folded = {}
-    for nd in net.ops:  # ONNX files list operators in a topological order
-        if not nd.output or nd.output[0] in values:
-            continue
-        ins = [t for t in nd.input if t]
-        if nd.op_type == "Shape":
-            dims = shapes.get(nd.input[0], (None,))[0]
-            if dims is None:
-                continue
-            a = _attrs(nd)
-            start, end = a.get("start", 0), a.get("end", None)
-            out = [np.array(dims[start:end], dtype=np.int64)]
-        elif nd.op_type in _FOLDABLE and nd.domain in ("", "ai.onnx") and all(
-                t in values and np.size(values[t]) <= _FOLD_MAX_ELEMENTS for t in ins):
-            if _fold_size(nd, ins, values) > _FOLD_MAX_ELEMENTS:
-                continue  # never materialise a large tensor (a Range of 10**9 elements)
-            try:
-                out = ReferenceEvaluator(nd).run(None, {t: values[t] for t in ins})
-            except Exception:
-                continue
-        else:
-            continue
-        if len(out) != len(nd.output) or any(np.size(v) > _FOLD_MAX_ELEMENTS for v in out):
-            continue
-        out = [np.asarray(v) for v in out]
-        if any(v.dtype == object for v in out):  # strings: not shape arithmetic
-            continue
-        for t, v in zip(nd.output, out):
-            values[t] = v
-            folded[t] = v
-            shapes[t] = (list(v.shape), _tensor_type(v))
-    if not folded:
-        return False
-    keep = [nd for nd in g.node if not (nd.output and all(t in values for t in nd.output if t))
-            or nd.op_type == "Constant"]
-    del g.node[:]
-    g.node.extend(keep)
-    have = {t.name for t in g.initializer}
-    g.initializer.extend(numpy_helper.from_array(v, t) for t, v in folded.items() if t not in have)
-    del g.value_info[:]
-    return True
+        if vi.name in shapes:
+            net.shapes[vi.name] = (list(shapes[vi.name]), vi.type.tensor_type.elem_type)
+        else:  # a sequence, map or optional input
+            net.shapes[vi.name] = shape_of(vi)
+    return shapes
 
 
 # -------------------------------------------------------------------- node features
@@ -644,98 +637,213 @@ def _reduce_shape(dims: Sequence[int]) -> list[float]:
     return [float(d) for d in dims] + [0.0] * (4 - len(dims))
 
 
-def _node_features(net: _Network) -> tuple[list[int], list[list[float]], list[list[float]], list[dict]]:
-    """``op``, ``op_attrs`` and ``out_shape`` rows of every node (inputs first), and the
-    operators' attributes (for :func:`_static_row`)."""
+def _op_name(nd) -> str:
+    return nd.op_type if nd.domain in ("", "ai.onnx") else f"{nd.domain}.{nd.op_type}"
+
+
+def _node_features(net: _Network, repeats: list[float]
+                   ) -> tuple[list[int], list[list[float]], list[list[float]]]:
+    """``op``, ``op_attrs`` and ``out_shape`` rows of every node (inputs first). An operator
+    whose first output's shape is unknown is an error, unless it never runs (``repeats`` 0:
+    the branch of an ``If`` that is not counted, which need not be valid for these input
+    shapes; its ``out_shape`` is zeros)."""
     k = len(net.inputs)
-    op = [op_index("Input")] * k + [op_index(nd.op_type) for nd in net.ops]
+    op = [op_index("Input")] * k
+    other = op_index("Other")
     op_attrs = [[0.0] * len(OP_ATTR_FIELDS) for _ in range(k)]
     out_shape = [_reduce_shape(net.shapes[vi.name][0]) for vi in net.inputs]
-    attrs = [_attrs(nd) for nd in net.ops]
-    for j, (nd, a) in enumerate(zip(net.ops, attrs)):
+    unknown: dict[str, int] = {}
+    for j, nd in enumerate(net.ops):
+        idx = op_index(nd.op_type)
+        op.append(idx)
+        if idx == other:
+            unknown[_op_name(nd)] = unknown.get(_op_name(nd), 0) + 1
+        lookup = net.lookup(j)
+        out = lookup.get(nd.output[0]) if nd.output and nd.output[0] else ([], 0)
+        if (out is None or out[0] is None) and repeats[k + j] == 0:
+            out = ([], 0)
+        if out is None or out[0] is None:
+            why = f" (ONNX shape inference: {net.inference_error})" if net.inference_error else ""
+            raise OnnxGraphError(
+                f"{net.name}: the shape of output {nd.output[0] if nd.output else '?'!r} of "
+                f"{net.describe(k + j)} could not be inferred{why}")
+        check_dims(out[0], f"output {nd.output[0]!r} of {net.describe(k + j)}", net.name)
         try:
-            row = op_attr_row(nd, a, net.shapes)
-        except (TypeError, ValueError, OverflowError) as e:  # an attribute of an odd type
-            raise OnnxGraphError(f"{net.name}: {net.describe(k + j)} has an attribute the "
-                                 f"features cannot use ({type(e).__name__}: {e})") from None
-        if not all(-3.4e38 < v < 3.4e38 for v in row):  # NaN, an infinity, or beyond float32
-            raise OnnxGraphError(f"{net.name}: {net.describe(k + j)} has an attribute value "
-                                 f"that is not a finite float32 ({row})")
-        op_attrs.append(row)
-        out_shape.append(_reduce_shape(net.shapes[nd.output[0]][0]))
-    return op, op_attrs, out_shape, attrs
+            op_attrs.append(op_attr_row(nd, net.attrs(j), lookup))
+        except OnnxGraphError as e:
+            raise OnnxGraphError(f"{net.name}: {net.describe(k + j)}: {e}") from None
+        out_shape.append(_reduce_shape(out[0]))
+    if unknown:
+        names = ", ".join(f"{n} ({c} node{'s' if c > 1 else ''})" for n, c in sorted(unknown.items()))
+        warnings.warn(f"{net.name}: operators outside the ONNX operator vocabulary (version "
+                      f"{ONNX_OP_VOCAB_VERSION}) map to 'Other': {names}",
+                      UnknownOperatorWarning, stacklevel=3)
+    return op, op_attrs, out_shape
+
+
+def _control_flow_fields(net: _Network) -> tuple[list[int], list[int], list[float], list[float]]:
+    """``subgraph_depth``, ``if_branch``, ``repeats`` and ``trip_count`` of every node."""
+    k = len(net.inputs)
+    scope_repeats = [1.0] * len(net.scopes)
+    trip = [0.0] * (k + len(net.ops))
+    for s, scope in enumerate(net.scopes[1:], 1):  # parents come before their sub-graphs
+        j = scope.owner
+        nd = net.ops[j]
+        r = scope_repeats[net.scope_of[j]]
+        if nd.op_type == "If":
+            r = r if scope.attr == counted_branch(net, j) else 0.0
+        elif nd.op_type == "Loop":
+            t = static_trip_count(nd, net.scope_values(j))
+            trip[k + j] = float(t or 0)
+            r = r * (t if t is not None else 1)
+        elif nd.op_type == "Scan":
+            t = _scan_iterations(net, j)
+            trip[k + j] = float(t or 0)
+            r = r * (t if t is not None else 1)
+        scope_repeats[s] = r
+    depth = [0] * k + [net.scopes[s].depth for s in net.scope_of]
+    branch = [0] * k + [net.scopes[s].branch for s in net.scope_of]
+    repeats = [1.0] * k + [scope_repeats[s] for s in net.scope_of]
+    return depth, branch, repeats, trip
+
+
+def _scan_iterations(net: _Network, j: int) -> int | None:
+    """Iterations of Scan ``j``: the length of its first scan input along its scan axis."""
+    nd, a = net.ops[j], net.attrs(j)
+    n_scan = a.get("num_scan_inputs")
+    if not isinstance(n_scan, int) or n_scan < 1:
+        return None
+    first = len(nd.input) - n_scan  # opset >= 9: [states..., scan inputs...]
+    if first < 0 or not nd.input[first]:
+        return None
+    s = net.lookup(j).get(nd.input[first])
+    if s is None or s[0] is None or not s[0]:
+        return None
+    axes = a.get("scan_input_axes") or [0]
+    axis = axes[0] if isinstance(axes[0], int) else 0
+    if net.model.opset_import and any(o.domain in ("", "ai.onnx") and o.version < 9
+                                      for o in net.model.opset_import):
+        axis = 1  # opset 8: [batch, sequence, ...]
+    return s[0][axis % len(s[0])]
 
 
 @functools.lru_cache(maxsize=None)
 def _itemsize(elem_type: int) -> int:
-    """Bytes per element of an ONNX element type (4 for one numpy does not know)."""
+    """Bytes per element of an ONNX element type (0 for a non-tensor, 4 for one numpy does
+    not know)."""
     import onnx
 
+    if elem_type == 0:
+        return 0
     try:
         return onnx.helper.tensor_dtype_to_np_dtype(elem_type).itemsize
     except Exception:
         return 4
 
 
-def _static_row(net: _Network, attrs: list[dict], batch: int) -> list[float]:
-    """The ``static`` row: FLOPs of the floating-point operators, parameters (floating-point
-    initializers and weight inputs) and the bytes every operator reads and writes."""
+def _static_row(net: _Network, repeats: list[float], batch: int) -> list[float]:
+    """The ``static`` row: FLOPs (quantised compute always, other operators with
+    floating-point outputs), parameters (floating-point initializers of every graph and weight
+    inputs) and the bytes every operator reads and writes, each operator times its repeats."""
     flops = mem = 0.0
     floating = floating_types()
-    shapes, k = net.shapes, len(net.inputs)
-    for j, (nd, a) in enumerate(zip(net.ops, attrs)):
-        out = shapes[nd.output[0]]
+    k = len(net.inputs)
+    for j, nd in enumerate(net.ops):
+        r = repeats[k + j]
+        if r == 0:
+            continue
+        lookup = net.lookup(j)
+        out = lookup[nd.output[0]] if nd.output and nd.output[0] else ([], 0)
         try:
-            if out[1] in floating:  # integer shape arithmetic is not floating-point work
-                flops += node_flops(nd, a, shapes, out[0])
-        except (TypeError, IndexError, ValueError) as e:  # an input shape unknown
+            if out[1] in floating or nd.op_type in COMPUTE_OPS:
+                f = node_flops(nd, net.attrs(j), lookup, out[0])
+                if not (math.isfinite(f) and f >= 0):
+                    raise ValueError(f"{f} FLOPs")
+                flops += f * r
+        except (TypeError, IndexError, KeyError, ValueError, ZeroDivisionError) as e:
             raise OnnxGraphError(
                 f"{net.name}: cannot count the FLOPs of {net.describe(k + j)}: an input "
-                f"shape is unknown ({e})") from None
+                f"shape is unknown or invalid ({type(e).__name__}: {e})") from None
         for t in list(nd.input) + list(nd.output):
-            s = shapes.get(t)
-            if t and s is not None and s[0] is not None:
-                mem += math.prod(s[0]) * _itemsize(s[1])
-    params = sum(math.prod(t.dims) for t in net.model.graph.initializer if t.data_type in floating)
-    params += sum(math.prod(shapes[w][0] or [0]) for w in net.weights if shapes[w][1] in floating)
+            s = lookup.get(t) if t else None
+            if s is not None and s[0] is not None:
+                mem += math.prod(s[0]) * _itemsize(s[1]) * r
+    params = 0
+    for scope_graph in _graphs(net.model.graph):
+        params += sum(math.prod(t.dims) for t in scope_graph.initializer if t.data_type in floating)
+    params += sum(math.prod(net.shapes[w][0] or [0]) for w in net.weights
+                  if net.shapes[w][1] in floating)
     return static_features(batch, flops, params, mem)
 
 
+def _graphs(graph):
+    """``graph`` and every sub-graph in it."""
+    import onnx
+
+    yield graph
+    for nd in _all_nodes(graph):
+        for a in nd.attribute:
+            if a.type == onnx.AttributeProto.GRAPH:
+                yield a.g
+
+
 # ---------------------------------------------------------------------------- all
-def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None = None,
-              y: float | None = None, arch_id: int | None = None) -> Data:
+def from_onnx(model_or_path, batch_size: int | None = None, *,
+              input_shapes: Mapping[str, Sequence[int]] | None = None, name: str | None = None,
+              y: float | None = None, arch_id: int | None = None, check: bool = True) -> Data:
     """Convert an ONNX model (path or ``onnx.ModelProto``) into an architecture graph.
 
     Args:
         model_or_path: path of a ``.onnx`` file or a loaded ``onnx.ModelProto``.
-        batch_size: overrides the first dimension of every graph input; shapes are re-inferred.
-            ``None`` keeps the declared batch size (a symbolic batch dimension becomes 1).
-            The model must be batch-agnostic (no reshape hard-coding the batch size).
-        name: how error messages refer to the model (default: the path / graph name).
-        y: target stored as ``data.y`` (latency in ms for NNLQP).
-        arch_id: stored as ``data.arch_id``.
+        batch_size (int, optional): the first dimension of every data input (also of those
+            ``input_shapes`` gives); shapes are re-inferred. ``None`` keeps the declared batch
+            size, and an unknown one becomes 1. The model must be batch-agnostic (no reshape
+            hard-coding the batch size). Models whose inputs do not all start with the batch
+            (a recurrent state ``[layers, batch, hidden]``) take ``input_shapes`` instead.
+            (default: ``None``)
+        input_shapes (dict, optional): ``{graph input name: tuple of ints}``, the shapes of
+            inputs with unknown dimensions (``-1``, ``?``, empty or named: ``batch``, ``seq``,
+            ``height``, ...). A dimension name shared by several inputs gets one value
+            everywhere; see :mod:`~pyg_nar.networks.onnx_shapes` for the rules. Inputs left
+            unresolved are one error listing each, with the text to pass. (default: ``None``)
+        name (str, optional): how error messages refer to the model (default: the path /
+            graph name).
+        y (float, optional): target stored as ``data.y`` (latency in ms for NNLQP).
+        arch_id (int, optional): stored as ``data.arch_id``.
+        check (bool): run ``onnx.checker`` (on a skeleton, see
+            :mod:`~pyg_nar.networks.onnx_check`); the structural checks always run.
+            (default: ``True``)
 
     Returns a :class:`~torch_geometric.data.Data` with ``op``, ``edge_index``, ``op_attrs``
-    ``[N, 8]``, ``out_shape`` ``[N, 4]`` and ``static`` ``[1, 4]`` (module docstring).
+    ``[N, 8]``, ``out_shape`` ``[N, 4]``, ``static`` ``[1, 4]`` and the control-flow fields
+    ``subgraph_depth``, ``if_branch``, ``repeats``, ``trip_count`` ``[N]`` (module docstring and
+    :mod:`pyg_nar.data`).
 
-    Raises :class:`OnnxGraphError` (a ``ValueError``) for a file that is not ONNX or that
-    ``onnx.checker`` rejects (:func:`check_structure`), a tensor read but never written, a
-    cycle, an operator whose output shape cannot be determined (ONNX shape inference, helped
-    by evaluating integer shape arithmetic of at most 4096 elements a tensor), or a tensor of
-    more than :data:`MAX_ELEMENTS` elements; an
-    :class:`~pyg_nar.errors.ArgumentError` for a ``batch_size`` that is not an integer in
-    ``1 ..`` :data:`~pyg_nar.utils.arguments.MAX_BATCH_SIZE`.
+    Raises :class:`OnnxGraphError` (a ``ValueError``) for a file that is not ONNX, a model that
+    breaks ONNX's rules (:mod:`~pyg_nar.networks.onnx_check`: two producers of one tensor, an
+    output nothing produces, duplicate inputs, wrong attribute types, data that does not match
+    its dims, pathological sizes, anything ``onnx.checker`` rejects), a tensor read but never
+    written, a cycle, bad ``batch_size`` / ``input_shapes``, unresolved input dimensions, or an
+    operator whose output shape cannot be determined.
     """
-    check_int(batch_size, "batch_size", "from_onnx", 1, MAX_BATCH_SIZE, none=True)
-    model, name = load_onnx(model_or_path, name, check=False)
-    _check_initializer_sizes(model, name)
+    model, name = load_onnx(model_or_path, name)
+    batch_size, input_shapes = check_arguments(batch_size, input_shapes, name)
+    check_structure(model, name)
     net = _split_constants(model, name)
-    src, dst = _tensor_edges(net)  # the named structural errors first, then the checker's
-    _run_checker(_checker_copy(net.model), name)  # of the weight-stripped copy: no weight copied
-    _infer_shapes(net, batch_size)
-    op, op_attrs, out_shape, attrs = _node_features(net)
-    batch = int(batch_size if batch_size is not None else out_shape[0][0])
-    static = _static_row(net, attrs, batch)
+    src, dst = _tensor_edges(net)
+    if check:
+        run_checker(net.model, name)
+    resolved = _declare_inputs(net, batch_size, input_shapes)
+    infer_shapes(net)
+    for scope in net.scopes:
+        for t, s in scope.shapes.items():
+            if s is not None and s[0] is not None:
+                check_dims(s[0], f"tensor {t!r}", name)
+    depth, branch, repeats, trip = _control_flow_fields(net)
+    op, op_attrs, out_shape = _node_features(net, repeats)
+    first = next((d[0] for d in resolved.values() if d), 1)
+    batch = int(batch_size if batch_size is not None else first)
+    static = _static_row(net, repeats, batch)
     n, width = len(op), len(OP_ATTR_FIELDS)
     try:
         return arch_data(
@@ -744,6 +852,10 @@ def from_onnx(model_or_path, batch_size: int | None = None, *, name: str | None 
             op_attrs=torch.tensor(op_attrs, dtype=torch.float).view(n, width),
             out_shape=torch.tensor(out_shape, dtype=torch.float).view(n, 4),
             static=torch.tensor([static], dtype=torch.float),
+            subgraph_depth=torch.tensor(depth, dtype=torch.long),
+            if_branch=torch.tensor(branch, dtype=torch.long),
+            repeats=torch.tensor(repeats, dtype=torch.float),
+            trip_count=torch.tensor(trip, dtype=torch.float),
         )
     except OnnxGraphError:
         raise

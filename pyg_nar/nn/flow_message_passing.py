@@ -21,11 +21,14 @@ def gru_update(gi: Tensor, gh: Tensor, h: Tensor) -> Tensor:
 
     :class:`FlowMessagePassing` projects the input half of every node in one matmul per flow
     (instead of one per generation step) and skips the hidden matmul where :math:`h = 0`.
+
+    The result has ``h``'s dtype: under mixed-precision autocast the projections are bf16 /
+    fp16 and the recurrent state stays float32.
     """
     d = h.size(-1)
     rz = torch.sigmoid(gi[:, :2 * d] + gh[:, :2 * d])
     cand = torch.tanh(torch.addcmul(gi[:, 2 * d:], rz[:, :d], gh[:, 2 * d:]))
-    return torch.lerp(cand, h, rz[:, d:])
+    return torch.lerp(cand.to(h.dtype), h, rz[:, d:].to(h.dtype))
 
 
 class FlowMessagePassing(nn.Module):

@@ -5,6 +5,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from torch_geometric.utils import scatter
+
 from pyg_nar.errors import ArchitectureError
 
 __all__ = ["FlowSchedule", "flow_schedule"]
@@ -96,6 +98,10 @@ def flow_schedule(edge_index: Tensor, node_gen: Tensor, num_nodes: int | None = 
 
     Raises :class:`~pyg_nar.errors.ArchitectureError` naming an edge whose generations do not
     increase (a ``node_gen`` that does not belong to this ``edge_index``).
+
+    On a GPU it waits for the device twice (its checks and the depth; then all group sizes,
+    which the host needs to slice the generations), however many generations and graphs
+    the batch holds.
     """
     n = node_gen.numel() if num_nodes is None else int(num_nodes)
     if node_gen.dim() != 1 or node_gen.numel() != n:
@@ -106,44 +112,60 @@ def flow_schedule(edge_index: Tensor, node_gen: Tensor, num_nodes: int | None = 
         raise ArchitectureError("flow_schedule: the batch has no nodes")
     node_gen = node_gen.long()
     src, dst = edge_index[0], edge_index[1]
-    if edge_index.numel():
-        bad = node_gen[src] >= node_gen[dst]
-        if bool(bad.any()):
-            k = int(bad.nonzero()[0])
-            s, d = int(src[k]), int(dst[k])
-            raise ArchitectureError(
-                f"flow_schedule: edge {s} -> {d} goes from generation {int(node_gen[s])} to "
-                f"generation {int(node_gen[d])}; node_gen does not match edge_index "
-                f"(recompute it with TopologicalGenerations)")
-    if int(node_gen.min()) < 0:
+    # One wait for the device for the checks and the depth, one for all the group sizes: the
+    # host needs them to slice the generations (the loop over generations runs in Python).
+    bad = node_gen[src] >= node_gen[dst]
+    lowest, highest, any_bad = torch.stack([node_gen.min(), node_gen.max(),
+                                            bad.any().long()]).tolist()
+    if any_bad:
+        k = int(bad.nonzero()[0])
+        s, d = int(src[k]), int(dst[k])
+        raise ArchitectureError(
+            f"flow_schedule: edge {s} -> {d} goes from generation {int(node_gen[s])} to "
+            f"generation {int(node_gen[d])}; node_gen does not match edge_index "
+            f"(recompute it with TopologicalGenerations)")
+    if lowest < 0:
         raise ArchitectureError("flow_schedule: node_gen has a negative generation")
-    depth = int(node_gen.max()) + 1
-    counts = torch.bincount(node_gen, minlength=depth)
-    bounds_t = torch.zeros(depth + 1, dtype=torch.long, device=node_gen.device)
-    bounds_t[1:] = counts.cumsum(0)
+    depth = highest + 1
     perm = torch.argsort(node_gen, stable=True)
     pos = torch.empty_like(perm)
     pos[perm] = torch.arange(n, device=perm.device)
-    rank = pos - bounds_t[node_gen]
 
-    node_counts = counts.tolist()
+    def per_generation(key: Tensor, values: Tensor | None = None) -> Tensor:
+        # counts by generation, as a scatter (torch.bincount would wait for the device)
+        values = torch.ones_like(key) if values is None else values.long()
+        return scatter(values, key, 0, dim_size=depth, reduce="sum")
 
-    def groups(key: Tensor, a: Tensor, b: Tensor) -> list[EdgeGroup]:
+    def sorted_by_aggregator(key: Tensor, b: Tensor):
         # Edges grouped by the generation `key` of the aggregating node `b` (sorting by b's
-        # sorted position sorts by generation, then rank); messages come from `a`.
+        # sorted position sorts by generation, then rank).
         pb = pos[b]
         order = torch.argsort(pb, stable=True)
         pb, key = pb[order], key[order]
-        sizes = torch.bincount(key, minlength=depth).tolist()
-        repeated = torch.bincount(key[1:][pb[1:] == pb[:-1]], minlength=depth).tolist()
-        one_each = [s == c and r == 0 for s, c, r in zip(sizes, node_counts, repeated)]
-        return list(zip(pos[a][order].split(sizes), pb.split(sizes), rank[b][order].split(sizes),
-                        one_each))
+        return order, pb, per_generation(key), per_generation(key[1:], pb[1:] == pb[:-1])
+
+    forward_edges = sorted_by_aggregator(node_gen[dst], dst)
+    backward_edges = sorted_by_aggregator(node_gen[src], src)
+    counts = per_generation(node_gen)
+    sizes = torch.stack([counts, *forward_edges[2:], *backward_edges[2:]]).tolist()
+    node_counts = sizes[0]
+    bounds = [0]
+    for c in node_counts:
+        bounds.append(bounds[-1] + c)
+    first = torch.tensor(bounds[:-1], device=node_gen.device)
+    rank = pos - first[node_gen]
+
+    def groups(edges, a: Tensor, b: Tensor, edge_sizes: list[int], repeated: list[int]) -> list[EdgeGroup]:
+        # messages come from `a`; `one_each`: every node of the generation aggregates one edge
+        order, pb = edges[0], edges[1]
+        one_each = [e == c and r == 0 for e, c, r in zip(edge_sizes, node_counts, repeated)]
+        return list(zip(pos[a][order].split(edge_sizes), pb.split(edge_sizes),
+                        rank[b][order].split(edge_sizes), one_each))
 
     return FlowSchedule(
         perm=perm,
         pos=pos,
-        bounds=bounds_t.tolist(),
-        forward_groups=groups(node_gen[dst], src, dst),
-        backward_groups=groups(node_gen[src], dst, src),
+        bounds=bounds,
+        forward_groups=groups(forward_edges, src, dst, sizes[1], sizes[2]),
+        backward_groups=groups(backward_edges, dst, src, sizes[3], sizes[4]),
     )

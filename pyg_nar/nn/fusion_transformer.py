@@ -102,6 +102,7 @@ class FusionTransformer(nn.Module):
         if batch_size is None and extra is not None:
             batch_size = extra.size(0)
         h, node_mask = to_dense_batch(x, batch, batch_size=batch_size)  # [B, Nmax, D]
+        padded = h.size(0) * h.size(1) != x.size(0)  # from the shapes: no wait for the device
         if extra is not None:
             if extra.dim() != 3 or extra.size(0) != h.size(0) or extra.size(-1) != self.dim:
                 raise ValueError(f"FusionTransformer: extra tokens must have shape "
@@ -109,7 +110,7 @@ class FusionTransformer(nn.Module):
             h = torch.cat([extra, h], dim=1)
             node_mask = torch.cat([node_mask.new_ones(extra.shape[:2]), node_mask], dim=1)
         # No mask at all when nothing is padded (e.g. every NB201 cell has 8 nodes).
-        mask = None if bool(node_mask.all()) else node_mask[:, None, None, :]
+        mask = node_mask[:, None, None, :] if padded else None
         for blk in self.encoder:
             h = blk(h, attn_mask=mask)
         out, memory, memory_mask = h, h, mask

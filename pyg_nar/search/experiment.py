@@ -23,7 +23,8 @@ def compare_searches(budget: int = 100, seeds: int = 5, cache: str = "data", plo
                      progress: bool = True, target: str = "cifar10_test_200ep", predictor: str = "narformer",
                      epochs: int = 20, initial: int = 10, per_round: int = 10, candidates: int = 100,
                      threads: int | None = 1, log: Callable[[str], None] | None = None,
-                     raw_dir: str | None = None) -> list[dict]:
+                     raw_dir: str | None = None, device: str = "cpu", amp: str | None = None,
+                     compile: bool | str = False) -> list[dict]:
     """Random search, regularized evolution and predictor-guided evolution on NAS-Bench-201
     with ``budget`` queries, seeds ``0 .. seeds - 1``.
 
@@ -54,6 +55,11 @@ def compare_searches(budget: int = 100, seeds: int = 5, cache: str = "data", plo
         log (callable, optional): called with one line per finished method.
             (default: :obj:`None`)
         raw_dir (str, optional): the benchmark files. (default: :obj:`None`, ``$PYG_NAR_DATA``)
+        device (str, optional): where the NAR-Former predictor trains and scores
+            (:func:`~pyg_nar.devices.resolve_device`). (default: :obj:`"cpu"`)
+        amp (str, optional): its mixed precision, ``"bf16"`` or ``"fp16"``. (default: :obj:`None`)
+        compile (bool or str, optional): compile it with :func:`torch.compile`.
+            (default: :obj:`False`)
     """
     import time
 
@@ -69,7 +75,7 @@ def compare_searches(budget: int = 100, seeds: int = 5, cache: str = "data", plo
         check_creatable(plot, "plot file")
 
     if predictor == "narformer":
-        factory = narformer_predictor(epochs=epochs)
+        factory = narformer_predictor(epochs=epochs, device=device, amp=amp, compile=compile)
     elif predictor == "ridge":
         factory = ridge_onehot_predictor()
     else:

@@ -74,8 +74,9 @@ def graph_predictor(build_model: Callable[[], "torch.nn.Module"], config, transf
     Each call builds a fresh model with ``build_model()``, turns the queried cells into NB201
     cell graphs (:func:`~pyg_nar.datasets.nasbench201.nb201_cell_graph`, then ``transform``),
     trains it with :func:`pyg_nar.training.fit` (no validation split, the pool is tiny) and
-    scores candidates with :func:`pyg_nar.training.predict`. Round ``k`` trains with seed
-    ``config.seed + k``, so a search stays repeatable.
+    scores candidates with :func:`pyg_nar.training.predict`, on ``config.device`` with
+    ``config.amp``. Round ``k`` trains with seed ``config.seed + k``, so a search stays
+    repeatable.
 
     Args:
         build_model (callable): ``() -> torch.nn.Module``, a fresh predictor each round.
@@ -111,7 +112,8 @@ def graph_predictor(build_model: Callable[[], "torch.nn.Module"], config, transf
         rounds[0] += 1
 
         def score(strs: Sequence[str]) -> np.ndarray:
-            return predict(model, graphs(strs, np.zeros(len(strs))), batch_size=batch_size).numpy()
+            return predict(model, graphs(strs, np.zeros(len(strs))), batch_size=batch_size,
+                           amp=round_config.amp).numpy()
 
         return score
 
@@ -120,7 +122,8 @@ def graph_predictor(build_model: Callable[[], "torch.nn.Module"], config, transf
 
 def narformer_predictor(epochs: int = 100, dim: int = 64, num_layers: int = 2, lr: float = 1e-3,
                         batch_size: int = 16, num_freqs: int = 32, seed: int = 0,
-                        progress: bool = False, **model_kwargs) -> PredictorFactory:
+                        progress: bool = False, device: str = "cpu", amp: str | None = None,
+                        compile: bool | str = False, **model_kwargs) -> PredictorFactory:
     """:func:`graph_predictor` with a (small) NAR-Former on the NAR-Former tokens
     (:class:`~pyg_nar.transforms.Tokenize`), linear head (standardized targets), MSE loss,
     AdamW with warm-up + linear decay. Defaults sized for CPU search (``dim`` 64, 2 layers;
@@ -138,6 +141,11 @@ def narformer_predictor(epochs: int = 100, dim: int = 64, num_layers: int = 2, l
             (default: :obj:`0`)
         progress (bool, optional): show the training loop's progress bar.
             (default: :obj:`False`)
+        device (str, optional): where it trains and scores (``"cpu"``, ``"cuda"``,
+            ``"cuda:N"``, ``"auto"``). (default: :obj:`"cpu"`)
+        amp (str, optional): mixed precision, ``"bf16"`` or ``"fp16"``. (default: :obj:`None`)
+        compile (bool or str, optional): :func:`torch.compile` it (each round's fresh model
+            reuses the compiled code). (default: :obj:`False`)
         **model_kwargs (optional): further arguments of
             :meth:`~pyg_nar.models.NARFormer.from_data`.
     """
@@ -148,7 +156,7 @@ def narformer_predictor(epochs: int = 100, dim: int = 64, num_layers: int = 2, l
     tok = Tokenize(num_freqs=num_freqs)
     probe = tok(_probe_graph())
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, loss="mse", seed=seed,
-                         progress=progress)
+                         progress=progress, device=device, amp=amp, compile=compile)
     return graph_predictor(
         lambda: NARFormer.from_data(probe, dim=dim, num_layers=num_layers, output="linear", **model_kwargs),
         config, transform=tok)

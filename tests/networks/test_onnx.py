@@ -158,11 +158,13 @@ def test_transformer_with_dynamic_batch(tmp_path):
 
 
 def test_vocab_is_versioned_data():
-    assert ONNX_OP_VOCAB_VERSION == 1
-    vocab = onnx_op_vocab()
-    assert vocab[0] == "Input" and vocab[-1] == "Other" and len(set(vocab)) == len(vocab)
-    for op in ("Conv", "Gemm", "MatMul", "Softmax", "LayerNormalization", "HardSwish"):
-        assert op in vocab
+    # version 1 stays readable (checkpoints record it); version 2 is today's
+    assert ONNX_OP_VOCAB_VERSION == 2 and len(onnx_op_vocab(1)) == 72
+    for version in (1, 2):
+        vocab = onnx_op_vocab(version)
+        assert vocab[0] == "Input" and vocab[-1] == "Other" and len(set(vocab)) == len(vocab)
+        for op in ("Conv", "Gemm", "MatMul", "Softmax", "LayerNormalization", "HardSwish"):
+            assert op in vocab
 
 
 def _model(nodes, inputs, outputs, initializers=()):
