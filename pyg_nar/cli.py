@@ -26,6 +26,8 @@ EPILOG = """examples:
   pyg-nar train narformer-v2 nnlqp:zoo --protocol flowerformer --train-size 0.8 --out runs/v2
   pyg-nar predict runs/v2 model.onnx
   pyg-nar search --budget 100 --seeds 5
+  pyg-nar pretrain nasbench201 --out runs/help-nb201
+  pyg-nar adapt runs/help-nb201 --measured my_device.txt --out runs/my_device
 
 benchmark data is read from $PYG_NAR_DATA (default ../shared/data); `pyg-nar info` shows what
 is found there.
@@ -120,9 +122,20 @@ def cmd_predict(args) -> None:
     """predict ONNX files or NB201 arch strings with a checkpoint
 
     Predict each input with a checkpoint: accuracy (%) for NB201 arch strings, latency (ms)
-    with FLOPs (M) and parameters (M) for ONNX files.
+    with FLOPs (M) and parameters (M) for ONNX files; a few-shot checkpoint (pyg-nar adapt)
+    predicts the latency (ms) of its space's architectures (NB201 arch strings, FBNet block
+    lists).
     """
     _start_torch(args)
+    from pyg_nar.fewshot.jobs import is_fewshot_checkpoint, predict_rows
+
+    if is_fewshot_checkpoint(args.checkpoint):  # an NB201 / FBNet model of `pyg-nar adapt`
+        rows = predict_rows(args.checkpoint, args.inputs)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            _print_table(rows)
+        return
     from pyg_nar import pipeline
 
     rows = pipeline.predict(args.checkpoint, args.inputs, batch_size=args.batch_size,
@@ -212,6 +225,53 @@ def cmd_info(args) -> None:
     print(json.dumps(info, indent=2) if args.json else format_environment(info))
 
 
+def cmd_pretrain(args) -> None:
+    """pre-train the few-shot latency model on HELP's devices
+
+    Pre-train a multi-device latency model (pyg_nar.fewshot.MultiDeviceLatency) on the
+    latencies HELP measured of every architecture of a space (NB201: 15,625 cells; FBNet: 5,000
+    networks) on its source devices (default: HELP's meta-train devices), and save it as a
+    checkpoint folder for `pyg-nar adapt`.
+    """
+    from pyg_nar.datasets.paths import HELP_LATENCY_FILES, missing_files, missing_files_message
+
+    files = [HELP_LATENCY_FILES[args.space]]
+    if missing_files(files):  # before anything is loaded; --out is checked before any work
+        raise FileNotFoundError(missing_files_message("pyg-nar pretrain", files))
+    _start_torch(args)
+    from pyg_nar.fewshot.jobs import pretrain_checkpoint
+
+    devices = args.devices.split(",") if args.devices else None
+    record = pretrain_checkpoint(args.space, args.out, devices, steps=args.steps,
+                                 ensemble=args.ensemble, seed=args.seed)
+    print(f"pre-trained on {len(record['devices'])} devices x {record['architectures']} "
+          f"architectures in {record['seconds']:.0f} s of CPU -> {args.out}")
+
+
+def cmd_adapt(args) -> None:
+    """adapt a pre-trained few-shot latency model to your measurements
+
+    Adapt a pre-trained multi-device latency model (from `pyg-nar pretrain`) or a latency
+    predictor of whole networks (from `pyg-nar train MODEL nnlqp:FOLDER`) to a new device or
+    setting from a few measured architectures, and save the adapted predictor as a new
+    checkpoint folder (use it with `pyg-nar predict`). The measured file has one line per
+    architecture: the architecture (an NB201 arch string; FBNet: 22 block names separated by
+    commas; an ONNX file, relative to the measured file's folder), whitespace, its latency in
+    ms; blank lines and '#' comments are skipped.
+    """
+    _start_torch(args)
+    from pyg_nar.fewshot.jobs import adapt_checkpoint  # checks --out before any work
+
+    record = adapt_checkpoint(args.checkpoint, args.measured, args.out, name=args.name,
+                              batch_size=args.batch_size)
+    print(f"adapted {args.checkpoint} to {record['device']} from {record['k']} measured "
+          f"architectures ({len(record.get('excluded', []))} left out) in {record['seconds']:.2f} s of CPU "
+          f"-> {args.out}")
+    _print_table([{"family": f["family"], "cv_rmse_log": f["cv_rmse_log"],
+                   "chosen": "yes" if i < len(record["families"]) else ""}
+                  for i, f in enumerate(record["selection"])])
+
+
 # ------------------------------------------------------------------------------------ parser
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Descriptions and epilogs as written; an option's help ends with its default unless the
@@ -260,6 +320,9 @@ def _shapes(args) -> dict | None:
 #: Options several commands share: ``(flags, add_argument keywords, commands that take it)``.
 #: An option shared by several commands is one entry here.
 SHARED_OPTIONS = [
+    (("--out",), dict(required=True, metavar="DIR",
+                      help="checkpoint folder to create: new or empty (required; never overwritten)"),
+     ("pretrain", "adapt")),
     (("--cache",), dict(default="data", metavar="DIR",
                         help="folder for processed datasets, reused by later runs"),
      ("train", "evaluate", "search", "quickstart", "info")),
@@ -339,7 +402,8 @@ def _add_evaluate(q) -> None:
 def _add_predict(q) -> None:
     q.add_argument("checkpoint", metavar="DIR", help="checkpoint folder written by `pyg-nar train`")
     q.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="ONNX files or NB201 arch strings ('|op~0|+|...|')")
+                   help="ONNX files or NB201 arch strings ('|op~0|+|...|'); a few-shot "
+                        "checkpoint also takes FBNet block lists")
     _number(q, "--batch-size", None, "batch size to set as the ONNX inputs' first dimension "
             "(default: as each file has it)")
     q.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -382,6 +446,29 @@ def _add_info(q) -> None:
     q.add_argument("--json", action="store_true", help="print JSON instead of lines")
 
 
+def _add_pretrain(q) -> None:
+    q.add_argument("space", choices=["nasbench201", "fbnet"], help="the search space")
+    q.add_argument("--devices", metavar="A,B,...",
+                   help="comma-separated source devices of HELP's tables (default: HELP's "
+                        "meta-train devices of the space)")
+    _number(q, "--steps", 2000, "training steps of each encoder")
+    _number(q, "--ensemble", 3, "encoders trained from different seeds")
+    _number(q, "--seed", 0, "seed of the first encoder", type=int)
+
+
+def _add_adapt(q) -> None:
+    q.add_argument("checkpoint", metavar="CHECKPOINT",
+                   help="folder of a pre-trained multi-device model (pyg-nar pretrain) or of a "
+                        "latency predictor of ONNX graphs (pyg-nar train MODEL nnlqp:FOLDER)")
+    q.add_argument("--measured", required=True, metavar="FILE",
+                   help="your measurements: lines of 'ARCHITECTURE LATENCY_MS' (at least 2; "
+                        "10 is the HELP setting)")
+    q.add_argument("--name", metavar="NAME",
+                   help="the device's name, for the record (default: the measured file's name)")
+    _number(q, "--batch-size", None, "ONNX files: batch size to set as their inputs' first "
+            "dimension (default: as each file has it)")
+
+
 #: The commands: name -> (function, the function adding its arguments); each function's
 #: docstring gives the line of the command list, then the description.
 COMMANDS = {
@@ -392,6 +479,8 @@ COMMANDS = {
     "search": (cmd_search, _add_search),
     "quickstart": (cmd_quickstart, _add_quickstart),
     "info": (cmd_info, _add_info),
+    "pretrain": (cmd_pretrain, _add_pretrain),
+    "adapt": (cmd_adapt, _add_adapt),
 }
 
 

@@ -14,16 +14,12 @@ from typing import NamedTuple
 import numpy as np
 
 from pyg_nar.datasets.base import LATENCY_RANGE_MS, DataFileError
-from pyg_nar.datasets.paths import data_root
+from pyg_nar.datasets.paths import HELP_LATENCY_FILES, data_root
 from pyg_nar.errors import PipelineError
 from pyg_nar.spaces.fbnet import FBNET_OPS
 
 __all__ = ["HELP_LATENCY_FILES", "HelpLatencies", "load_help_latencies", "help_devices", "check_device",
            "open_npz"]
-
-#: space -> file under the data root
-HELP_LATENCY_FILES = {"nasbench201": "latency_help/nasbench201_latency.npz",
-                      "fbnet": "latency_help/fbnet_latency.npz"}
 
 
 class HelpLatencies(NamedTuple):

@@ -13,6 +13,7 @@ from typing import Sequence
 
 __all__ = ["data_root", "data_source", "data_file", "missing_files", "missing_files_message",
            "NB201_ACCURACY_FILE", "NB201_NASLIB_FILE", "NB201_TARGETS", "NB201_LATENCY_FILE",
+           "HELP_LATENCY_FILES",
            "NB101_FILE", "NASBENCH_GRAPH_DATASETS", "nb201_files", "nasbench_graph_file"]
 
 #: Environment variable naming the benchmark-data folder.
@@ -47,6 +48,8 @@ NB201_TARGETS = {
 }
 #: HELP's latencies of every NB201 cell on 27 devices.
 NB201_LATENCY_FILE = "latency_help/nasbench201_latency.npz"
+#: HELP's latency tables, space -> file (:mod:`pyg_nar.datasets.help_latency`).
+HELP_LATENCY_FILES = {"nasbench201": NB201_LATENCY_FILE, "fbnet": "latency_help/fbnet_latency.npz"}
 #: NASLib's 500-cell NAS-Bench-101 subset, the default record file.
 NB101_FILE = "naslib_zc_subsets/nb101_zc_subset.json.gz"
 #: NAS-Bench-Graph's graph datasets, one CSV each (:func:`nasbench_graph_file`).

@@ -10,8 +10,9 @@ from torch import Tensor, nn
 from pyg_nar.errors import ArchitectureError, PipelineError
 from pyg_nar.fewshot.linear import cv_rmse, fit_linear
 from pyg_nar.fewshot.model import MultiDeviceLatency, check_latencies
+from pyg_nar.models.registry import register_model
 
-__all__ = ["FAMILIES", "AdaptedLatency", "FamilyFit", "adapt"]
+__all__ = ["FAMILIES", "AdaptedLatency", "FamilyFit", "FamilyReadouts", "adapt", "fit_families"]
 
 #: The adaptation families: name -> (features, space of the fit, constraint).
 #: ``log``: a linear model of log-latency; ``ms``: of latency in ms.
@@ -36,11 +37,89 @@ class FamilyFit(NamedTuple):
     bias: float
 
 
-def _design(features: Mapping[str, Tensor], family: str) -> np.ndarray:
-    return torch.cat([features[k] for k in FAMILIES[family][0]], 1).numpy()
+def fit_families(features: Mapping[str, Tensor], lat: np.ndarray, table: Mapping[str, tuple],
+                 names: Sequence[str], lambdas: Sequence[float] = LAMBDAS) -> tuple[list[FamilyFit], float]:
+    """Fit each family ``names`` of ``table`` (name -> (feature keys, ``"log"`` or ``"ms"``,
+    ``"ridge"`` or ``"nonneg"``), as :data:`FAMILIES`) to the latencies ``lat`` (ms) on the
+    ``features`` of the measured architectures; ridge penalties from ``lambdas``, all scored
+    by cross-validated RMSE of log-latency (:func:`~pyg_nar.fewshot.linear.cv_rmse`).
+    Returns the fits, best first, and the floor (a tenth of the smallest latency)."""
+    logy = np.log(lat)
+    floor = 0.1 * float(lat.min())
+    fits = []
+    for family in names:
+        keys, space, constraint = table[family]
+        x = torch.cat([features[k] for k in keys], 1).numpy()
+        y = logy if space == "log" else lat
+        if constraint == "ridge":
+            rmse, lam = min((cv_rmse(x, y, logy, space, constraint, lam, floor), lam) for lam in lambdas)
+        else:
+            rmse, lam = cv_rmse(x, y, logy, space, constraint, None, floor), None
+        w, b = fit_linear(x, y, constraint, lam)
+        fits.append(FamilyFit(family, lam, rmse, w, b))
+    fits.sort(key=lambda f: f.cv_rmse)
+    return fits, floor
 
 
-class AdaptedLatency(nn.Module):
+def read_out(module: nn.Module, features: Mapping[str, Tensor], table: Mapping[str, tuple]) -> Tensor:
+    """``[N]`` log-latency: the mean over ``module.families`` of their fits (``weight_i``,
+    ``bias``, ``floor`` buffers) on ``features``; ms families are floored, then logged."""
+    zs = []
+    for i, family in enumerate(module.families):
+        keys, space, _ = table[family]
+        x = torch.cat([features[k] for k in keys], 1)
+        z = module.bias[i] + x @ getattr(module, f"weight_{i}")
+        if space == "ms":
+            z = torch.log(torch.clamp(z, min=float(module.floor)))
+        zs.append(z)
+    return torch.stack(zs).mean(0)
+
+
+class FamilyReadouts(nn.Module):
+    """What the adapted predictors share: the chosen families of :attr:`TABLE` (name ->
+    (feature keys, space, constraint)) with their coefficients as buffers (``weight_i``,
+    ``bias``, ``floor``), a frozen ``base`` model, and the record of the fits."""
+
+    #: the families this predictor chooses from
+    TABLE: Mapping[str, tuple] = FAMILIES
+
+    def _add_readouts(self, families: list, penalties: list, cv_rmse: list, sizes: list) -> None:
+        unknown = [f for f in families if f not in self.TABLE]
+        if unknown or not (len(families) == len(penalties) == len(cv_rmse) == len(sizes) > 0):
+            raise PipelineError(f"{type(self).__name__}: families must be a non-empty list of known "
+                                f"families ({', '.join(self.TABLE)}), one penalty, cv_rmse and size each")
+        self.families = list(families)
+        self.penalties = list(penalties)
+        self.cv_rmse = list(cv_rmse)
+        for i, n in enumerate(sizes):
+            self.register_buffer(f"weight_{i}", torch.zeros(int(n), dtype=torch.float64))
+        self.register_buffer("bias", torch.zeros(len(families), dtype=torch.float64))
+        self.register_buffer("floor", torch.ones((), dtype=torch.float64))
+        #: every family's fit, best first (the adaptation's record; the adapt function sets it)
+        self.selection: list[FamilyFit] = []
+
+    @staticmethod
+    def _fit_arguments(fits: Sequence[FamilyFit]) -> tuple[list, list, list, list]:
+        return ([f.family for f in fits], [f.penalty for f in fits], [float(f.cv_rmse) for f in fits],
+                [int(np.size(f.weight)) for f in fits])
+
+    def _load_fits(self, base: nn.Module, fits: Sequence[FamilyFit], floor: float):
+        """Copy ``base``'s weights and the coefficients of ``fits``; returns ``self`` (eval)."""
+        self.base.load_state_dict(base.state_dict())
+        with torch.no_grad():
+            for i, f in enumerate(fits):
+                getattr(self, f"weight_{i}").copy_(torch.as_tensor(f.weight, dtype=torch.float64))
+            self.bias.copy_(torch.tensor([f.bias for f in fits], dtype=torch.float64))
+            self.floor.fill_(float(floor))
+        self.selection = list(fits)
+        return self.eval()
+
+    def log_readout(self, features: Mapping[str, Tensor]) -> Tensor:
+        return read_out(self, features, self.TABLE)
+
+
+@register_model
+class AdaptedLatency(FamilyReadouts):
     r"""A latency predictor for a new device: a :class:`~pyg_nar.fewshot.MultiDeviceLatency`
     plus, from :func:`adapt`, the linear read-outs of its features chosen for the device:
 
@@ -50,68 +129,57 @@ class AdaptedLatency(nn.Module):
         \log \max(b_f + w_f^\top \phi_f(x),\ \epsilon) & \text{ms families} \end{cases}
 
     with :math:`\phi_f` the family's features (:data:`FAMILIES`) and :math:`\epsilon` a tenth of
-    the smallest measured latency.
+    the smallest measured latency (the buffer ``floor``).
+
+    :func:`adapt` builds it (:meth:`from_fits`); the constructor takes what describes it as plain
+    JSON values (recorded as ``config``, :func:`~pyg_nar.models.register_model`), so that
+    :func:`~pyg_nar.checkpoint.save_checkpoint` / :func:`~pyg_nar.checkpoint.load_checkpoint`
+    store and rebuild it: the coefficients, ``floor`` and the base model's weights are its
+    ``state_dict``.
 
     Args:
-        base (MultiDeviceLatency): the pre-trained model (kept frozen).
-        fits (list[FamilyFit]): the chosen families' coefficients.
-        floor (float): :math:`\epsilon`, in ms.
-        name (str, optional): the device's name.
+        base (dict): the ``config`` of the pre-trained :class:`~pyg_nar.fewshot.MultiDeviceLatency`
+            (kept frozen).
+        families (list[str]): the chosen families (:data:`FAMILIES`), best first.
+        penalties (list[float | None]): their ridge penalties (``None``: non-negative fits).
+        cv_rmse (list[float]): their cross-validated RMSE of log-latency on the measurements.
+        sizes (list[int]): their numbers of features.
+        name (str, optional): the device's name (default ``"target"``).
+        excluded (list, optional): ``[index, reason]`` of the measurements left out of the fit.
 
     Shapes:
         - **input:** a PyG batch of the space's graphs, or architectures
         - **output:** :math:`[N]` latencies in ms
     """
 
-    def __init__(self, base: MultiDeviceLatency, fits: Sequence[FamilyFit], floor: float,
-                 name: str = "target"):
+    def __init__(self, base: dict, families: list[str], penalties: list[float | None],
+                 cv_rmse: list[float], sizes: list[int], name: str = "target",
+                 excluded: list[list] = ()):
         super().__init__()
-        self.base = base
+        self.base = MultiDeviceLatency(**base)
         self.name = name
-        self.families = [f.family for f in fits]
-        self.penalties = [f.penalty for f in fits]
-        self.cv_rmse = [f.cv_rmse for f in fits]
-        for i, f in enumerate(fits):
-            self.register_buffer(f"weight_{i}", torch.as_tensor(f.weight, dtype=torch.float64))
-        self.register_buffer("bias", torch.tensor([f.bias for f in fits], dtype=torch.float64))
-        self.register_buffer("floor", torch.tensor(float(floor), dtype=torch.float64))
+        self._add_readouts(families, penalties, cv_rmse, sizes)
         #: measured architectures left out of the fit (index in ``measured``, reason)
-        self.excluded: list[tuple[int, str]] = []
-        #: every family's fit, best first (the adaptation's record)
-        self.selection: list[FamilyFit] = list(fits)
+        self.excluded: list[tuple[int, str]] = [tuple(e) for e in excluded]
 
-    @property
-    def config(self) -> dict:
-        """What, with :meth:`state_dict`, rebuilds the predictor (:meth:`from_config`): plain
-        JSON-able values (the base model's own ``config`` included)."""
-        return {"name": self.name, "families": self.families, "penalties": self.penalties,
-                "cv_rmse": self.cv_rmse, "sizes": [int(getattr(self, f"weight_{i}").numel())
-                                                   for i in range(len(self.families))],
-                "excluded": [list(e) for e in self.excluded], "base": self.base.config}
+    @classmethod
+    def from_fits(cls, base: MultiDeviceLatency, fits: Sequence[FamilyFit], floor: float,
+                  name: str = "target", excluded: Sequence[tuple[int, str]] = ()) -> "AdaptedLatency":
+        """The predictor of ``base`` (its weights copied) with the fitted families ``fits``."""
+        out = cls(base.config, *cls._fit_arguments(fits), name, [list(e) for e in excluded])
+        return out._load_fits(base, fits, floor)
 
     @classmethod
     def from_config(cls, config: dict, state_dict: Mapping[str, Tensor] | None = None) -> "AdaptedLatency":
         """The predictor :attr:`config` describes, with the weights of ``state_dict`` (as from
         :meth:`state_dict`, base model included)."""
-        base = MultiDeviceLatency(**config["base"])
-        fits = [FamilyFit(f, p, r, np.zeros(n), 0.0) for f, p, r, n in
-                zip(config["families"], config["penalties"], config["cv_rmse"], config["sizes"])]
-        out = cls(base, fits, 1.0, config["name"])
-        out.excluded = [tuple(e) for e in config.get("excluded", [])]
+        out = cls(**config)
         if state_dict is not None:
             out.load_state_dict(state_dict)
         return out.eval()
 
     def log_latency(self, archs) -> Tensor:
-        feats = self.base.features(archs)
-        zs = []
-        for i, family in enumerate(self.families):
-            x = torch.cat([feats[k] for k in FAMILIES[family][0]], 1)
-            z = self.bias[i] + x @ getattr(self, f"weight_{i}")
-            if FAMILIES[family][1] == "ms":
-                z = torch.log(torch.clamp(z, min=float(self.floor)))
-            zs.append(z)
-        return torch.stack(zs).mean(0)
+        return self.log_readout(self.base.features(archs))
 
     def forward(self, archs) -> Tensor:
         return torch.exp(self.log_latency(archs))
@@ -187,23 +255,7 @@ def adapt(model: MultiDeviceLatency, measured, *, top: int = 3, lambdas: Sequenc
         raise PipelineError(f"adapt: at least 2 usable measurements are needed; {len(lat)} given, "
                             f"{len(excluded)} of them degenerate cells (no input-to-output path)")
     choices, lat = choices[keep], lat[keep]
-    feats = model.features(choices)
-    logy = np.log(lat)
-    floor = 0.1 * float(lat.min())
-    fits = []
-    for family in names:
-        _, space, constraint = FAMILIES[family]
-        x = _design(feats, family)
-        y = logy if space == "log" else lat
-        if constraint == "ridge":
-            scores = [(cv_rmse(x, y, logy, space, constraint, lam, floor), lam) for lam in lambdas]
-            rmse, lam = min(scores)
-        else:
-            rmse, lam = cv_rmse(x, y, logy, space, constraint, None, floor), None
-        w, b = fit_linear(x, y, constraint, lam)
-        fits.append(FamilyFit(family, lam, rmse, w, b))
-    fits.sort(key=lambda f: f.cv_rmse)
-    out = AdaptedLatency(model, fits[:max(1, top)], floor, name)
-    out.excluded = excluded
+    fits, floor = fit_families(model.features(choices), lat, FAMILIES, names, lambdas)
+    out = AdaptedLatency.from_fits(model, fits[:max(1, top)], floor, name, excluded)
     out.selection = fits
     return out

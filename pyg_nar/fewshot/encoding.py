@@ -103,6 +103,11 @@ class SpaceEncoding:
     def _graph_to_choices(self, dense: Tensor) -> Tensor:
         raise NotImplementedError
 
+    @property
+    def onehot_dim(self) -> int:
+        """``F``, the width of :meth:`onehot` (known without computing one)."""
+        return self.num_positions * len(self.choices)
+
     def onehot(self, choices: Tensor) -> Tensor:
         """``[N, F]`` float: the pre-trained encoder's input."""
         return torch.nn.functional.one_hot(choices, len(self.choices)).flatten(1).float()
@@ -156,6 +161,10 @@ class NB201Encoding(SpaceEncoding):
         """``[N, 6]`` bool: the live edges."""
         return torch.tensor([_nb201_live(tuple(row)) for row in choices.tolist()], dtype=torch.bool).view(-1, 6)
 
+    @property
+    def onehot_dim(self) -> int:
+        return 2 * super().onehot_dim  # the choices, then the live choices
+
     def onehot(self, choices: Tensor) -> Tensor:
         live = torch.where(self.live(choices), choices, torch.zeros_like(choices))
         return torch.cat([super().onehot(choices), super().onehot(live)], 1)
@@ -190,7 +199,8 @@ class FBNetEncoding(SpaceEncoding):
         table = [[block_cost(layer, op) for op in FBNET_OPS] for layer in fbnet_layers(dataset)]
         self._costs = torch.tensor([[[c.pointwise_macs / 1e6, c.depthwise_macs / 1e6, c.params / 1e6,
                                       c.in_elems / 1e6, c.out_elems / 1e6, c.convs / 10]
-                                     for c in row] for row in table], dtype=torch.float64)
+                                     for c in row] for row in table], dtype=torch.float64,
+                                   device="cpu")  # also inside a `torch.device("meta")` block
         base = fbnet_costs(["skip"] * FBNET_NUM_LAYERS, dataset)["mflops"]
         skip = self._costs[:, FBNET_OPS.index("skip"), :2].sum()
         self._flops_const = base - float(skip)  # stem, head and classifier

@@ -12,10 +12,12 @@ from torch_geometric.nn import MLP
 from pyg_nar.errors import PipelineError
 from pyg_nar.fewshot.encoding import SpaceEncoding, space_encoding
 from pyg_nar.fewshot.linear import fit_linear
+from pyg_nar.models.registry import register_model
 
 __all__ = ["MultiDeviceLatency", "pretrain", "check_latencies"]
 
 
+@register_model
 class MultiDeviceLatency(nn.Module):
     r"""A latency predictor pre-trained on :math:`S` source devices, the base of few-shot
     adaptation (:func:`~pyg_nar.fewshot.adapt`).
@@ -54,9 +56,7 @@ class MultiDeviceLatency(nn.Module):
         self.encoding: SpaceEncoding = space_encoding(space)
         self.space = self.encoding.name
         self.devices = list(devices)
-        self.config = dict(space=self.space, devices=self.devices, hidden=hidden, embed=embed,
-                           num_layers=num_layers, ensemble=ensemble)
-        in_dim = self.encoding.onehot(torch.zeros(1, self.encoding.num_positions, dtype=torch.long)).size(1)
+        in_dim = self.encoding.onehot_dim
         s = len(self.devices)
         self.encoders = nn.ModuleList(
             MLP([in_dim] + [hidden] * (num_layers - 1) + [embed], norm=None) for _ in range(ensemble))

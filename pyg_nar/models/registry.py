@@ -74,6 +74,7 @@ def register_model(cls: type) -> type:
 
 def model_class(name: str) -> type:
     """The registered predictor class called ``name``; a clear error if there is none."""
+    import pyg_nar.fewshot  # noqa: F401  (the few-shot latency predictors)
     import pyg_nar.models  # noqa: F401  (importing it registers every model)
 
     if name not in MODELS:
