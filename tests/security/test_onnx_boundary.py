@@ -187,3 +187,13 @@ def test_shape_mul_range_neither_hangs_nor_allocates():
     lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
     assert "accepted" in lines or "named" in lines
     assert float(lines["seconds"]) < 5
+
+
+def test_a_name_that_is_not_utf8_is_a_named_error(tmp_path):
+    # a byte-level mutation found by benchmarks/fuzz.py: onnx.checker raised UnicodeDecodeError
+    m = _model([helper.make_node("Relu", ["x"], ["y"], name="relu")], [_vi("x", [1, 4])], [_vi("y", [1, 4])])
+    data = m.SerializeToString().replace(b"Relu", b"R\xffl\x9c", 1)  # the op_type
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(data)
+    with pytest.raises(OnnxGraphError, match="bad.onnx: "):
+        from_onnx(str(path))
