@@ -180,13 +180,13 @@ RANGE = textwrap.dedent("""
 
 
 def test_shape_mul_range_neither_hangs_nor_allocates():
-    # the issue's 217-byte graph took 11-45 s and 9.8 GB: now under 3 GB of address space
+    # the issue's 217-byte graph took 11-45 s and 9.8 GB: now under 3 GB and 10 s
     out = subprocess.run([sys.executable, "-c", RANGE.format(repo=REPO)], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
     assert "accepted" in lines or "named" in lines
-    assert float(lines["seconds"]) < 5
+    assert float(lines["seconds"]) < 10  # the issue's bound for a hang
 
 
 def test_a_name_that_is_not_utf8_is_a_named_error(tmp_path):
