@@ -1022,7 +1022,7 @@ API_TARGETS = {
                        "train_pool", "progress", "model_kwargs", "cache", "out", "batch_size", "lr"],
     "pipeline.evaluate": ["split", "dataset", "out", "plot", "overwrite", "checkpoint"],
     "pipeline.predict": ["inputs", "batch_size", "checkpoint"],
-    "pipeline.measure": ["per_family", "seed", "threads", "batch_sizes", "repeats", "families", "out"],
+    "pipeline.measure": ["per_family", "seed", "threads", "batch_sizes", "rounds", "families", "out"],
     "TrainConfig": ["epochs", "batch_size", "lr", "weight_decay", "warmup", "schedule", "ema_decay",
                     "loss", "sr_weight", "ac_weight", "margin", "grad_clip", "seed", "select_metric",
                     "eval_every", "eval_batch_size", "device", "progress"],
@@ -1203,7 +1203,7 @@ def _run_outputs(call: dict, base: dict):
         src = osp.join(osp.dirname(call["user"]), "src")
         os.makedirs(src, exist_ok=True)
         shutil.copyfile(base["onnx"][0], osp.join(src, "m.onnx"))
-        return pipeline.measure(out, onnx_dir=src, repeats=1, progress=False)
+        return pipeline.measure(out, onnx_dir=src, rounds=1, round_ms=1.0, progress=False)
     argv = (["train", "flops", nnlqp, "--out", out, "--protocol", "flowerformer", "--train-size", "0.5",
              "--num-val", "2", "--quiet"] if cmd == "cli-train"
             else ["evaluate", call["existing_checkpoint"], "--out", out, "--cache", base["cache"]])
@@ -1244,10 +1244,10 @@ def _run_api(call: dict, base: dict):
         src = osp.join(scratch, "src")
         os.makedirs(src, exist_ok=True)
         shutil.copyfile(base["onnx"][0], osp.join(src, "m.onnx"))
-        args = dict(out=osp.join(scratch, "measured"), onnx_dir=src, repeats=1, progress=False)
+        args = dict(out=osp.join(scratch, "measured"), onnx_dir=src, rounds=1, round_ms=1.0, progress=False)
         args.update(given)
-        if args.get("repeats") not in (None, 1, 2, 3) and isinstance(args.get("repeats"), int):
-            args["repeats"] = 1  # a valid but long measurement is not a finding
+        if args.get("rounds") not in (None, 1, 2, 3) and isinstance(args.get("rounds"), int):
+            args["rounds"] = 1  # a valid but long measurement is not a finding
         return pipeline.measure(**args)
     if fn == "TrainConfig":
         return repr(training.TrainConfig(**given))[:10]

@@ -49,8 +49,8 @@ from pyg_nar.splits import group_split
 from pyg_nar.training import fit, predict
 
 #: the zoo rows: column name -> recipe name
-ZOO_MODELS = {"NNLP": "nnlp", "NAR-Former V2": "narformer-v2", "NAR-Former": "narformer",
-              "FlowerFormer": "flowerformer"}
+ZOO_MODELS = {"KernelSum": "kernel-sum", "NNLP": "nnlp", "NAR-Former V2": "narformer-v2",
+              "NAR-Former": "narformer", "FlowerFormer": "flowerformer"}
 
 
 def model_kwargs(recipe: str, args, networks: bool) -> dict:
@@ -76,8 +76,9 @@ def train_and_predict(label: str, recipe_name: str, args, dataset: DatasetSpec, 
     torch.manual_seed(args.seed)
     model = recipe.build(train[0], num_ops, "latency",
                          **model_kwargs(recipe_name, args, dataset.networks))
-    config = recipe.config("latency", dict(epochs=args.epochs, batch_size=args.batch_size,
-                                           lr=args.lr, seed=args.seed, progress=args.progress))
+    over = dict(epochs=args.epochs, seed=args.seed, progress=args.progress)
+    over.update({k: getattr(args, k) for k in ("batch_size", "lr") if getattr(args, k) is not None})
+    config = recipe.config("latency", over)
     t = time.time()
     res = fit(model, train, val, config)
     print(f"    {label}: {time.time() - t:.0f} s, best val MAPE {res.best_metric:.4f} "
@@ -200,7 +201,7 @@ def main() -> None:
     ap.add_argument("--skip-in-domain", action="store_true", help="only leave-one-family-out")
     ap.add_argument("--lofo-families", default="", help="comma list: only these held-out families")
     ap.add_argument("--zoo-models", default="",
-                    help="comma list of trained zoo models (default: NNLP, NAR-Former V2, NAR-Former, FlowerFormer)")
+                    help="comma list of trained zoo models (default: KernelSum, NNLP, NAR-Former V2, NAR-Former, FlowerFormer)")
     ap.add_argument("--test-frac", type=float, default=0.2)
     ap.add_argument("--val-frac", type=float, default=0.1)
     ap.add_argument("--nb201-devices", default="", help="comma list of HELP devices")
@@ -213,8 +214,8 @@ def main() -> None:
     ap.add_argument("--narformer-dim", type=int, default=96)
     ap.add_argument("--narformer-layers", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=50)
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--batch-size", type=int, default=None, help="default: each recipe's")
+    ap.add_argument("--lr", type=float, default=None, help="default: each recipe's")
     ap.add_argument("--hidden", type=int, default=512)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads")

@@ -158,8 +158,10 @@ def cmd_measure(args) -> None:
 
     families = args.families.split(",") if args.families else None
     out = pipeline.measure(args.out, families, per_family=args.per_family, seed=args.seed,
-                           threads=args.ort_threads, repeats=args.repeats, progress=not args.quiet,
-                           onnx_dir=args.onnx_dir, input_shapes=_shapes(args))
+                           threads=args.ort_threads, batch_sizes=tuple(args.batch_sizes),
+                           rounds=args.rounds, round_ms=args.round_ms, cpu=args.cpu,
+                           clock=args.clock, progress=not args.quiet, onnx_dir=args.onnx_dir,
+                           input_shapes=_shapes(args))
     print(f"latency dataset in {out} (load it as nnlqp:{out})")
 
 
@@ -186,8 +188,9 @@ def cmd_search(args) -> None:
 def cmd_quickstart(args) -> None:
     """the main job: measure, train, compare (a few minutes)
 
-    Measure a small latency dataset of this machine from the model zoo, train FLOPs / NNLP /
-    NAR-Former V2 latency predictors and print their held-out MAPE and Acc(10%); with the NAS-
+    Measure a small latency dataset of this machine from the model zoo, train FLOPs / KernelSum /
+    NNLP / NAR-Former V2 latency predictors, print their held-out MAPE and Acc(10%) and say
+    whether the best learned one beats FLOPs; with the NAS-
     Bench data present, also train NAR-Former and FlowerFormer on 781 NB201 cells and print
     Kendall's tau on all cells.
     """
@@ -206,6 +209,7 @@ def cmd_quickstart(args) -> None:
                                  cache=args.cache, progress=not args.quiet, **_device_kwargs(args))
     print(f"\nLatency on this machine, held-out models (checkpoints in {result['run_dir']}):")
     _print_table(result["latency"])
+    print(result["verdict"])
     if "nb201" in result:
         print("\nNAS-Bench-201 accuracy ranking (CIFAR-10, 200 epochs):")
         _print_table(result["nb201"])
@@ -421,7 +425,16 @@ def _add_measure(q) -> None:
                    help="measure your own ONNX files below this folder instead of the zoo "
                         "(default: none, the zoo)")
     _number(q, "--ort-threads", 1, "onnxruntime intra-op threads while timing")
-    _number(q, "--repeats", 20, "timed runs per model; the median (ms) is kept")
+    q.add_argument("--batch-sizes", type=_positive_int, nargs="+", default=[1], metavar="N",
+                   help="batch sizes each model is measured at (default: 1)")
+    _number(q, "--rounds", 5, "rounds per model, each in a fresh onnxruntime session and spread "
+            "over time; the minimum of the round medians is kept (outliers get more rounds)")
+    _number(q, "--round-ms", 40, "timed work per round, at least (ms)", type=float)
+    _number(q, "--cpu", None, "pin the measuring thread to this CPU, 0 .. CPUs-1 (default: no "
+            "pinning)", type=int)
+    q.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="time runs by the wall clock, or by the measuring thread's CPU time "
+                        "(robust when other processes share the CPU; default: wall)")
 
 
 def _add_search(q) -> None:

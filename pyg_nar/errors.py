@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __all__ = ["PygNarError", "ArchitectureError", "OnnxGraphError", "DataFileError",
            "CheckpointError", "PipelineError", "FieldError", "ArgumentError", "OutputExistsError",
-           "DeviceError", "TrainingDivergedError", "UnknownOperatorWarning"]
+           "DeviceError", "TrainingDivergedError", "UnknownOperatorWarning", "TrainingNote"]
 
 
 class PygNarError(Exception):
@@ -71,7 +71,9 @@ class TrainingDivergedError(PygNarError, FloatingPointError):
     first did, the device and precision, whether the targets themselves were not finite, and
     what to change (fp16's range ends at 65,504: bf16 or float32; a lower learning rate or
     gradient clipping). Also a :class:`FloatingPointError`. Attributes ``epoch`` and ``step``
-    (1-based, the step within the epoch)."""
+    (1-based, the step within the epoch). Also raised by :class:`pyg_nar.guards.DivergenceGuard`
+    when a loss kept diverging (non-finite, or far above its lowest) after every automatic
+    restart at a lower learning rate; that message gives the epochs and losses tried."""
 
     def __init__(self, message: str, epoch: int | None = None, step: int | None = None):
         super().__init__(message)
@@ -81,3 +83,9 @@ class TrainingDivergedError(PygNarError, FloatingPointError):
 class UnknownOperatorWarning(UserWarning):
     """An ONNX operator outside the operator vocabulary: its node gets the ``"Other"`` index
     (a warning, not an error); the message names the model and the operators."""
+
+
+class TrainingNote(UserWarning):
+    """What the training loop did on its own and the user should know: targets it dropped or
+    kept (and how many), a restart after a diverging loss. Also listed in
+    :attr:`pyg_nar.training.FitResult.notes`."""

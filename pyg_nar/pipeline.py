@@ -20,6 +20,7 @@ import json
 import os
 import os.path as osp
 import time
+import warnings
 
 import torch
 from torch_geometric.data import Data
@@ -29,7 +30,7 @@ from pyg_nar import metrics as M
 from pyg_nar.checkpoint import (CheckpointError, check_checkpoint_folder, load_checkpoint,
                                 save_checkpoint)
 from pyg_nar.devices import compile_model, resolve_device
-from pyg_nar.errors import ArgumentError, DataFileError, OutputExistsError, PipelineError
+from pyg_nar.errors import ArgumentError, DataFileError, OutputExistsError, PipelineError, TrainingNote
 from pyg_nar.recipes import DATASETS, check_job, dataset_task, load_dataset, missing_data
 from pyg_nar.splits import MAX_SEED, flowerformer_split, narformer_split
 from pyg_nar.training import fit, predict as predict_values
@@ -59,14 +60,26 @@ def make_split(num_archs: int, protocol: str, train_size: float, seed: int, num_
     raise PipelineError(f"unknown protocol {protocol!r}; choose {' or '.join(PROTOCOLS)}")
 
 
-def score(pred, target, task: str) -> dict[str, float]:
+def score(pred, target, task: str, what: str = "test") -> dict[str, float]:
     """The metrics of a task: ranking for accuracy (precision@K with K = 1% of the
-    architectures, at least 1), relative error for latency."""
+    architectures, at least 1), relative error for latency. Latency targets the latency loss
+    cannot learn from (:func:`~pyg_nar.losses.screen_targets`: NaN, <= 0, near zero) are left
+    out of the scores, said in a :class:`~pyg_nar.errors.TrainingNote` and counted as
+    ``"excluded"``; ``what`` names the split in that note."""
     if task == "accuracy":
         k = max(1, round(0.01 * len(pred)))
         return {"kendall_tau": M.kendall_tau(pred, target), "spearman_rho": M.spearman_rho(pred, target),
                 "precision_top1pct": M.precision_at_k(pred, target, k)}
-    return {"mape": M.mape(pred, target), "acc_10": M.acc_within(pred, target, 0.1)}
+    from pyg_nar.losses import screen_targets
+
+    keep, message = screen_targets(target, "log_mse")
+    pred, target = pred.reshape(-1)[keep], target.reshape(-1)[keep]
+    out = {"mape": M.mape(pred, target), "acc_10": M.acc_within(pred, target, 0.1)}
+    if message:
+        warnings.warn(f"scoring {what}: {message.replace('dropped', 'left out of the scores')}",
+                      TrainingNote, stacklevel=2)
+        out["excluded"] = int((~keep).sum())
+    return out
 
 
 # -------------------------------------------------------------------------------------- train
@@ -122,7 +135,7 @@ def train(model: str, dataset: str, out: str, protocol: str = "narformer", train
     for part in ("test", "heldout"):
         if part in split:
             pred = predict_values(net, ds[split[part]], amp=amp, sharded=True)
-            results[part] = score(pred, ds.y[split[part]], task)
+            results[part] = score(pred, ds.y[split[part]], task, part)
     info = dict(model=model, dataset=dataset, task=task, protocol=protocol, train_size=train_size,
                 seed=seed, num_val=num_val, train_pool=train_pool, epochs=epochs,
                 split_sizes={k: len(v) for k, v in split.items()})
@@ -242,7 +255,7 @@ def evaluate(checkpoint: str, dataset: str | None = None, split: str = "test", o
     pred = predict_values(model, ds[idx], amp=amp)
     true = ds.y[idx]
     result = dict(checkpoint=checkpoint, dataset=dataset, split=split, num_archs=len(idx),
-                  **score(pred, true, task))
+                  **score(pred, true, task, split))
     os.makedirs(out, exist_ok=True)
     result["json"] = outputs[0]
     if plot:
@@ -357,34 +370,40 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None,
 
 # ------------------------------------------------------------------------------------ measure
 def measure(out: str, families: list[str] | None = None, per_family: int = 10, seed: int = 0,
-            threads: int = 1, batch_sizes: tuple[int, ...] = (1,), repeats: int = 20,
-            progress: bool = True, onnx_dir: str | None = None,
+            threads: int = 1, batch_sizes: tuple[int, ...] = (1,), rounds: int = 5,
+            round_ms: float = 40.0, cpu: int | None = None, progress: bool = True,
+            onnx_dir: str | None = None, clock: str = "wall",
             input_shapes: dict | None = None) -> str:
     """Measure a latency dataset of this machine from :mod:`pyg_nar.networks.zoo`, or from the ONNX
-    files below ``onnx_dir`` (resumable: a re-run keeps what ``gt.txt`` holds and continues).
-    ``input_shapes`` (``onnx_dir`` only) gives the shapes of inputs with symbolic dimensions.
-    Returns ``out``; load it as ``nnlqp:<out>``.
+    files below ``onnx_dir`` (resumable: a re-run keeps what ``gt.txt`` holds and continues),
+    by :class:`~pyg_nar.networks.MeasureProtocol` with ``rounds`` rounds of at least
+    ``round_ms`` timed work per model, timed by ``clock`` (``"wall"`` or ``"cpu"``), pinned
+    to CPU ``cpu`` if given. ``input_shapes`` (``onnx_dir`` only) gives the shapes of inputs
+    with symbolic dimensions. Returns ``out``; load it as ``nnlqp:<out>``.
 
     Nothing is overwritten (:func:`measure_folder`, checked before any work): a new folder is
     built in a temporary sibling (``.NAME.partial``, resumed by a re-run) and renamed to
     ``out`` when complete; a measured folder (one with a ``gt.txt``) is resumed, only
     appended to.
     """
-    from pyg_nar.networks import build_latency_dataset, measure_onnx_folder, zoo
+    from pyg_nar.networks import MeasureProtocol, build_latency_dataset, measure_onnx_folder, zoo
 
     where = "pyg_nar.pipeline.measure"
     if not isinstance(out, (str, os.PathLike)):
         raise ArgumentError(f"{where}: out must be a folder path, got {type(out).__name__}")
     if families is not None and (not isinstance(families, (list, tuple)) or not all(isinstance(f, str) for f in families)):
         raise ArgumentError(f"{where}: families must be a list of family names")
-    for name, value, hi in (("per_family", per_family, 10 ** 5), ("threads", threads, 1024),
-                            ("repeats", repeats, 10 ** 6)):
+    for name, value, hi in (("per_family", per_family, 10 ** 5), ("threads", threads, 1024)):
         check_int(value, name, where, 1, hi)
     check_int(seed, "seed", where, 0, MAX_SEED)
     if not isinstance(batch_sizes, (list, tuple)) or not batch_sizes:
         raise ArgumentError(f"{where}: batch_sizes must be a list of batch sizes")
     for b in batch_sizes:
         check_int(b, "batch_sizes", where, 1, MAX_BATCH_SIZE)
+    try:
+        protocol = MeasureProtocol(rounds=rounds, round_ms=round_ms, cpu=cpu, clock=clock)
+    except ValueError as e:
+        raise PipelineError(str(e)) from None
     if onnx_dir is not None:
         if not osp.isdir(onnx_dir):
             raise PipelineError(f"{onnx_dir}: no such folder")
@@ -398,10 +417,10 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
     folder = measure_folder(out, onnx_dir)
     if onnx_dir is not None:
         measure_onnx_folder(onnx_dir, folder, batch_sizes=batch_sizes, threads=threads,
-                            repeats=repeats, progress=progress, input_shapes=input_shapes)
+                            protocol=protocol, progress=progress, input_shapes=input_shapes)
     else:
         build_latency_dataset(folder, families, per_family=per_family, seed=seed,
-                              batch_sizes=batch_sizes, threads=threads, repeats=repeats,
+                              batch_sizes=batch_sizes, threads=threads, protocol=protocol,
                               progress=progress)
     if folder != out:
         try:
@@ -451,6 +470,24 @@ QUICKSTART_NB201_EPOCHS = {"narformer": 50, "flowerformer": 20}
 QUICKSTART_BATCH = 16
 
 
+#: The main job's latency predictors: the FLOPs baseline first, then the learned ones.
+QUICKSTART_LATENCY_MODELS = ("flops", "kernel-sum", "nnlp", "narformer-v2")
+
+
+def latency_verdict(rows: list[dict]) -> str:
+    """One line saying whether the best learned predictor of ``rows`` (the quickstart's
+    latency rows, ``"model"`` and ``"MAPE %"``) beats the FLOPs baseline, and by how much."""
+    flops = next(r for r in rows if r["model"] == "flops")
+    learned = [r for r in rows if r["model"] != "flops"]
+    best = min(learned, key=lambda r: r["MAPE %"])
+    if best["MAPE %"] < flops["MAPE %"]:
+        return (f"{best['model']} beats the FLOPs baseline on these held-out models: MAPE "
+                f"{best['MAPE %']:.1f}% vs {flops['MAPE %']:.1f}% "
+                f"({best['MAPE %'] / flops['MAPE %']:.2f} x its error)")
+    return (f"no learned predictor beats the FLOPs baseline on these held-out models: the best, "
+            f"{best['model']}, has MAPE {best['MAPE %']:.1f}% vs {flops['MAPE %']:.1f}% for FLOPs")
+
+
 def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 60,
                nb201: bool | None = None, nb201_epochs: dict | None = None, cache: str = "data",
                progress: bool = True, log=print, device: str = "cpu", amp: str | None = None,
@@ -465,7 +502,8 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
     ``amp``, ``compile``: where and how the predictors train (:func:`train`); the latency
     measurements always run on this machine's CPU (onnxruntime).
     Measurements in ``out/zoo`` are kept and resumed; every run's checkpoints go to a new
-    ``out/run-K``. Returns ``{"latency": rows, "nb201": rows}``. Whether the NB201 data is
+    ``out/run-K``. Returns ``{"latency": rows, "verdict": latency_verdict(rows),
+    "nb201": rows}``. Whether the NB201 data is
     there is checked first: with ``nb201=True`` its absence is a
     :class:`~pyg_nar.errors.DataFileError` before any work, with ``nb201=None`` one line of
     ``log`` saying which files were looked for, where, and how to set ``PYG_NAR_DATA``.
@@ -491,18 +529,18 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
     zoo = osp.join(out, "zoo")
     log(f"[1/3] measuring {per_family} models of each zoo family on this machine, batch "
         f"{QUICKSTART_BATCH} -> {zoo}")
-    measure(zoo, per_family=per_family, repeats=10, batch_sizes=(QUICKSTART_BATCH,), progress=progress)
+    measure(zoo, per_family=per_family, rounds=3, batch_sizes=(QUICKSTART_BATCH,), progress=progress)
     run_dir = fresh_run_dir(out)
     rows = []
     log("[2/3] latency predictors (FlowerFormer protocol: 70% train, 10% val, rest test)")
-    for model in ("flops", "nnlp", "narformer-v2"):
+    for model in QUICKSTART_LATENCY_MODELS:
         res = train(model, f"nnlqp:{zoo}", osp.join(run_dir, model), protocol="flowerformer",
                     train_size=0.7, num_val=max(2, per_family), epochs=epochs,  # val: 10% of 10 families
                     progress=progress, device=device, amp=amp, compile=compile)
         rows.append({"model": model, "test graphs": res["split_sizes"]["test"],
                      "MAPE %": 100 * res["test"]["mape"], "Acc(10%) %": 100 * res["test"]["acc_10"],
                      "train s": res["train_seconds"]})
-    result = {"latency": rows, "run_dir": run_dir}
+    result = {"latency": rows, "run_dir": run_dir, "verdict": latency_verdict(rows)}
     if nb201 is None:
         nb201 = no_nb201 is None
     if nb201:

@@ -11,6 +11,11 @@ The selected weights are an independent copy taken when they were best (the offi
 FlowerFormer code kept a live reference, so its "best" model was the last one); they are
 loaded into the model at the end.
 
+Before training, graphs whose targets the loss cannot learn from are dropped (NaN; zero or
+negative latencies; near-zero ones under the relative MSE), and a diverging loss is rolled back
+at a lower learning rate (:mod:`pyg_nar.guards`); each such step is said in a
+:class:`~pyg_nar.errors.TrainingNote` warning and listed in :attr:`FitResult.notes`.
+
 The training graphs are read once into memory (their dataset transforms applied once, so a
 random augmentation is drawn once per graph, as in NAR-Former's code) and batched by the stock
 :class:`torch_geometric.loader.DataLoader` in the main process: no worker processes, no
@@ -42,11 +47,14 @@ from torch_geometric.data.data import BaseData
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
+import warnings
+
 from pyg_nar import distributed as D
 from pyg_nar import metrics as M
 from pyg_nar.devices import (AMP_CHOICES, COMPILE_MODES, autocast, compile_model, compile_seconds,
                              grad_scaler, resolve_amp, resolve_device)
-from pyg_nar.errors import ArgumentError, DeviceError, TrainingDivergedError
+from pyg_nar.errors import ArgumentError, DeviceError, TrainingDivergedError, TrainingNote
+from pyg_nar.guards import DivergenceGuard, screen_graphs
 from pyg_nar.losses import BASE_LOSSES, PredictorLoss
 from pyg_nar.utils.arguments import check_arguments, check_int, check_number
 
@@ -82,6 +90,8 @@ class TrainConfig:
     ac_weight: float = 0.0              #: lambda_2 of NAR-Former Eq. 10 (model.forward_augmented)
     margin: float = 0.5                 #: hinge-loss margin
     grad_clip: Optional[float] = None   #: max gradient norm; None = no clipping
+    divergence_factor: Optional[float] = 4.0  #: epoch loss over its lowest that is divergence; None = off
+    max_restarts: int = 3               #: rollbacks at half the learning rate before giving up
     seed: int = 0
     select_metric: str = "kendall_tau"  #: "kendall_tau", "spearman_rho" or "mape"
     eval_every: int = 1                 #: validate every this many epochs (and after the last)
@@ -156,6 +166,7 @@ class FitResult:
     compile_seconds: Optional[float] = None  #: seconds spent compiling (None: not compiled)
     device: str = "cpu"            #: where it trained
     world_size: int = 1            #: processes that trained it together
+    notes: list = field(default_factory=list)  #: what fit did on its own (TrainingNote texts)
 
 
 def seed_everything(seed: int) -> None:
@@ -320,6 +331,18 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
     train_list = _materialize(train_dataset, "training")
     val_list = _materialize(val_dataset, "validation")
     loss_fn = config.build_loss()
+    notes: list[str] = []
+
+    def note(message: str) -> None:
+        notes.append(message)
+        warnings.warn(message, TrainingNote, stacklevel=3)
+
+    train_list, message = screen_graphs(train_list, loss_fn, "training")
+    if message:
+        note(message)
+    val_list, message = screen_graphs(val_list, loss_fn, "validation")
+    if message:
+        note(message)
     if loss_fn.needs_aug and not callable(getattr(model, "forward_augmented", None)):
         raise ArgumentError(f"fit: ac_weight > 0 needs a model with a forward_augmented method "
                          f"(pyg_nar.models.Predictor); {type(model).__name__} has none")
@@ -355,6 +378,8 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
     metric_fn, higher = SELECT_METRICS[config.select_metric]
     val_y = torch.cat([d.y.reshape(-1) for d in val_list]) if val_list else None
 
+    guard = (DivergenceGuard(config.divergence_factor, config.max_restarts)
+             if config.divergence_factor is not None else None)
     best_state, best_metric, best_epoch, history = None, None, 0, []
     bar = tqdm(range(1, config.epochs + 1), disable=not config.progress or not D.is_main_process(),
                desc="fit", dynamic_ncols=True)
@@ -412,9 +437,17 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
         values = torch.stack([*sums.values(), first_bad.double(), bad_target.double()]).tolist()
         sums = dict(zip(sums, values))  # the one wait for the device per epoch
         if values[-2] <= len(loader):
-            raise _diverged(config, device, epoch, int(values[-2]), len(loader), bool(values[-1]))
+            if guard is None or not guard.can_recover:
+                raise _diverged(config, device, epoch, int(values[-2]), len(loader), bool(values[-1]))
+            sums, seen = {"loss": float("nan")}, 1  # the guard rolls the epoch back below
         record: dict[str, Any] = {"epoch": epoch, **{k: v / seen for k, v in sums.items()},
                                   "lr": optimizer.param_groups[0]["lr"]}
+        if guard is not None:
+            if guard.diverged(record["loss"]):
+                note(guard.recover(epoch, record["loss"], model, optimizer, scheduler, ema))
+                record["rolled_back_to"] = guard.best_epoch
+            else:
+                guard.observe(epoch, record["loss"], model, optimizer, scheduler, ema)
         evaluated = ema.module if ema is not None else model
         if val_list and (epoch % config.eval_every == 0 or epoch == config.epochs):
             D.broadcast_buffers(evaluated)  # one model on every process
@@ -444,7 +477,7 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
                      wall_time=time.perf_counter() - start, config=asdict(config),
                      compile_seconds=(compile_seconds() - compile_start
                                       if compile_start is not None else None),
-                     device=str(device), world_size=world)
+                     device=str(device), world_size=world, notes=notes)
 
 
 def _diverged(config: TrainConfig, device: torch.device, epoch: int, step: int, steps: int,

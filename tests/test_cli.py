@@ -56,7 +56,7 @@ def zoo(tmp_path_factory):
     pytest.importorskip("onnxruntime")
     work = tmp_path_factory.mktemp("cli")
     r = run_fresh("measure", "--out", "zoo", "--families", "alexnet,squeezenet,vgg", "--per-family", "4",
-                  "--repeats", "3", "--quiet", cwd=work)
+                  "--rounds", "1", "--round-ms", "5", "--quiet", cwd=work)
     assert r.returncode == 0, r.stderr
     return work
 
@@ -68,7 +68,7 @@ def test_measure_is_resumable(zoo, tmp_path):
     lines = open(tmp_path / "zoo" / "gt.txt").read().splitlines()  # a copy: the others' zoo stays
     assert len(lines) == 12
     r = run("measure", "--out", "zoo", "--families", "alexnet,squeezenet,vgg", "--per-family", "5",
-            "--repeats", "3", "--quiet", cwd=tmp_path)
+            "--rounds", "1", "--round-ms", "5", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     again = open(tmp_path / "zoo" / "gt.txt").read().splitlines()
     assert again[:12] == lines and len(again) == 15  # kept what it had, measured 3 more
@@ -77,8 +77,10 @@ def test_measure_is_resumable(zoo, tmp_path):
 def test_measure_own_onnx_folder(zoo):
     from pyg_nar.datasets import NNLQP
 
-    r = run("measure", "--out", "mine", "--onnx-dir", "zoo/onnx", "--repeats", "2", "--quiet", cwd=zoo)
+    r = run("measure", "--out", "mine", "--onnx-dir", "zoo/onnx", "--rounds", "1", "--round-ms", "5",
+            "--clock", "cpu", "--quiet", cwd=zoo)
     assert r.returncode == 0, r.stderr
+    assert json.load(open(zoo / "mine" / "protocol.json"))["protocol"]["clock"] == "cpu"
     files = sorted(glob.glob(str(zoo / "zoo" / "onnx" / "*" / "*.onnx")))
     lines = open(zoo / "mine" / "gt.txt").read().splitlines()
     assert len(lines) == len(files)
@@ -375,6 +377,20 @@ def test_info_on_the_real_data(data_root, tmp_path):
     assert "cora" in found["nasbench_graph"]["options_found"]
 
 
+def test_quickstart_says_whether_a_learned_predictor_beats_flops():
+    from pyg_nar.pipeline import QUICKSTART_LATENCY_MODELS, latency_verdict
+
+    assert QUICKSTART_LATENCY_MODELS[0] == "flops" and "kernel-sum" in QUICKSTART_LATENCY_MODELS
+    rows = [{"model": "flops", "MAPE %": 30.0}, {"model": "nnlp", "MAPE %": 60.0},
+            {"model": "kernel-sum", "MAPE %": 15.0}]
+    assert latency_verdict(rows) == ("kernel-sum beats the FLOPs baseline on these held-out "
+                                     "models: MAPE 15.0% vs 30.0% (0.50 x its error)")
+    rows[2]["MAPE %"] = 45.0
+    assert latency_verdict(rows) == ("no learned predictor beats the FLOPs baseline on these "
+                                     "held-out models: the best, kernel-sum, has MAPE 45.0% vs "
+                                     "30.0% for FLOPs")
+
+
 def _symbolic_convnet(path):
     """A conv net exported with dynamic batch, height and width."""
     import warnings
@@ -395,9 +411,9 @@ def test_input_shape_on_measure_and_predict(zoo, nnlp_run, tmp_path):
 
     os.makedirs(tmp_path / "mine" / "convs")
     _symbolic_convnet(tmp_path / "mine" / "convs" / "c.onnx")
-    r = run("measure", "--out", "m", "--onnx-dir", "mine", "--repeats", "2", "--quiet", cwd=tmp_path)
+    r = run("measure", "--out", "m", "--onnx-dir", "mine", "--rounds", "1", "--round-ms", "5", "--quiet", cwd=tmp_path)
     assert r.returncode == 1 and "--input-shape x=1,3,height,width" in r.stderr, r.stderr
-    r = run("measure", "--out", "m", "--onnx-dir", "mine", "--repeats", "2", "--quiet",
+    r = run("measure", "--out", "m", "--onnx-dir", "mine", "--rounds", "1", "--round-ms", "5", "--quiet",
             "--input-shape", "x=1,3,24,20", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     meta = json.load(open(tmp_path / "m" / "input_shapes.json"))

@@ -62,3 +62,34 @@ def test_predictor_loss_errors():
         PredictorLoss("mse", ac_weight=0.5)(t(1.0), t(1.0))
     with pytest.raises(ValueError, match="2 predictions but 3 targets"):
         mse_loss(t(1, 2), t(1, 2, 3))
+
+
+def test_log_mse_is_scale_free():
+    from pyg_nar.losses import log_mse_loss
+    y = t(0.011, 1.0, 25.0)
+    pred = t(0.022, 0.5, 50.0)  # twice or half: the same error on every scale
+    assert float(log_mse_loss(pred, y)) == pytest.approx(float(torch.log(torch.tensor(2.0)) ** 2))
+    assert float(log_mse_loss(pred * 1000, y * 1000)) == pytest.approx(float(log_mse_loss(pred, y)))
+    # predicting zero is no minimum (the relative MSE's trivial one): an underflow counts as 1e-30
+    assert float(relative_mse_loss(t(0.0, 0.0), t(0.011, 25.0))) == 1.0
+    assert float(log_mse_loss(t(0.0, 0.0), t(0.011, 25.0))) > 1000
+    with pytest.raises(ValueError, match="target is <= 0"):
+        log_mse_loss(t(1.0), t(0.0))
+    with pytest.raises(ValueError, match="positive output map"):
+        log_mse_loss(t(-1.0), t(1.0))
+
+
+def test_screen_targets_on_degenerate_latencies():
+    from pyg_nar.losses import screen_targets
+    y = t(25.0, 30.0, 20.0, 0.011, 0.0, -1.0, float("nan"), float("inf"), 28.0)
+    for loss in ("log_mse", "relative_mse"):
+        keep, msg = screen_targets(y, loss)
+        assert keep.tolist() == [True, True, True, False, False, False, False, False, True]
+        assert msg == ("9 targets: 2 not finite (NaN or inf); 2 <= 0 (1 zero, 1 negative); 1 near "
+                       "zero (< 0.01 x the median 25; smallest 0.011): dropped, 4 kept")
+    # accuracy losses: every target stays (zero and negative scores are fine; a NaN is fit's error)
+    keep, msg = screen_targets(y, "mse")
+    assert bool(keep.all()) and msg is None
+    keep, msg = screen_targets(t(1.0, 2.0, 3.0), "log_mse")
+    assert keep.tolist() == [True] * 3 and msg is None
+    assert PredictorLoss("log_mse").screen(t(0.0, 1.0))[0].tolist() == [False, True]

@@ -97,11 +97,23 @@ def _neg_logsigmoid(z: Tensor) -> Tensor:
     return -F.logsigmoid(z)
 
 
+#: The bound of ``z`` under the ``"exp"`` map: :math:`e^{\pm 30}` spans 1e-13 .. 1e13.
+EXP_BOUND = 30.0
+
+
+def _exp(z: Tensor) -> Tensor:
+    return torch.exp(z.clamp(-EXP_BOUND, EXP_BOUND))
+
+
 #: The output maps :math:`z \mapsto \hat y` of the predictors' heads, by name:
 #: ``"linear"`` :math:`z` (a score or any real target), ``"sigmoid"`` :math:`\sigma(z)` (an
 #: accuracy as a fraction), ``"neg_logsigmoid"`` :math:`-\log\sigma(z) =
-#: \operatorname{softplus}(-z) > 0` (a latency; NNLQP's and NAR-Former V2's output).
-OUTPUT_MAPS = {"linear": lambda z: z, "sigmoid": torch.sigmoid, "neg_logsigmoid": _neg_logsigmoid}
+#: \operatorname{softplus}(-z) > 0` (a latency; NNLQP's and NAR-Former V2's output),
+#: ``"exp"`` :math:`e^z > 0` (a latency whose logarithm the head predicts: the log loss
+#: :func:`pyg_nar.losses.log_mse_loss` is then a plain squared error on :math:`z`, equally
+#: well conditioned on 0.01 ms and 100 ms targets; :math:`z` is bounded by :data:`EXP_BOUND`).
+OUTPUT_MAPS = {"linear": lambda z: z, "sigmoid": torch.sigmoid, "neg_logsigmoid": _neg_logsigmoid,
+               "exp": _exp}
 #: Earlier names, still read from checkpoints' ``model.json``.
 OUTPUT_ALIASES = {"identity": "linear"}
 

@@ -36,7 +36,7 @@ from pyg_nar.nn import FlowAttention, FlowMessagePassing, FlowSchedule, flow_sch
 
 __all__ = ["FlowerFormer", "FlowerFormerLayer"]
 
-_OUTPUTS = ("linear", "neg_logsigmoid")
+_OUTPUTS = ("linear", "neg_logsigmoid", "exp")
 
 
 class FlowerFormerLayer(nn.Module):
@@ -114,7 +114,8 @@ class FlowerFormer(Predictor):
             FFN. (default: :obj:`0.0`, official)
         attn_dropout (float, optional): dropout on the attention weights.
             (default: :obj:`0.5`, official)
-        output (str, optional): ``"linear"`` or ``"neg_logsigmoid"``. (default: :obj:`"linear"`)
+        output (str, optional): ``"linear"``, ``"neg_logsigmoid"`` or ``"exp"``.
+            (default: :obj:`"linear"`)
 
     Shapes:
         - **input:** a batch with ``op`` :math:`[N]`, ``edge_index`` :math:`[2, E]`,

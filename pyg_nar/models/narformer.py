@@ -13,7 +13,7 @@ from pyg_nar.nn.fusion_transformer import FusionTransformer
 
 __all__ = ["NARFormer"]
 
-_OUTPUTS = ("sigmoid", "linear")
+_OUTPUTS = ("sigmoid", "linear", "exp")
 _HINT = "apply pyg_nar.transforms.Tokenize"
 
 
@@ -42,7 +42,8 @@ class NARFormer(Predictor):
     with the static part only for whole networks (supplement Sec. 1: batch size, FLOPs,
     parameters, memory access, encoded by the tokenizer as ``static_enc``) and :math:`g` the
     output map (:data:`pyg_nar.models.common.OUTPUT_MAPS`): :math:`\sigma` (paper, an
-    accuracy as a fraction) or the identity (``"linear"``, a ranking score or a latency).
+    accuracy as a fraction), the identity (``"linear"``, a ranking score or a latency) or
+    :math:`e^z` (``"exp"``, a latency trained on its logarithm).
 
     :meth:`forward_augmented` predicts from ``aug_tokens``, the tokens of a flow-consistent
     shuffled copy (:class:`pyg_nar.transforms.FlowConsistentPair`), for the AC loss (Eq. 11).
@@ -63,7 +64,8 @@ class NARFormer(Predictor):
         end_token (bool, optional): append each graph's ``end_token``. (default: :obj:`True`)
         static_dim (int, optional): width of ``static_enc`` to join at the head; :obj:`None`:
             none. (default: :obj:`None`)
-        output (str, optional): ``"sigmoid"`` (paper) or ``"linear"``. (default: :obj:`"sigmoid"`)
+        output (str, optional): ``"sigmoid"`` (paper), ``"linear"`` or ``"exp"``.
+            (default: :obj:`"sigmoid"`)
 
     Shapes:
         - **input:** a batch of :math:`B` graphs with ``tokens`` :math:`[N, D]`,

@@ -27,7 +27,8 @@ for the layer and where our reading of the paper may differ from the code):
 4. **Head** ``MLP(.., head_hidden, head_hidden, 1)`` (ReLU, dropout), then the output map:
    ``"sigmoid"`` (accuracy as a fraction, default for ``task="accuracy"``),
    ``"neg_logsigmoid"`` (:math:`-\log\sigma(z) = \operatorname{softplus}(-z) > 0`, the code's
-   output for both tasks and our default for latency), or ``"linear"``.
+   output for both tasks and the class's default for latency), ``"exp"`` (:math:`e^z`, the
+   latency recipe's: trained on log latency) or ``"linear"``.
 
 Train latency with a relative-error loss (:mod:`pyg_nar.losses`), as V2 does
 (``MSE(pred / y, 1)``).
@@ -50,7 +51,7 @@ from pyg_nar.transforms.tokenize_v2 import TRANS_FREQS, TokenizeV2, transformer_
 __all__ = ["NARFormerV2", "transformer_sinusoid"]
 
 _TASKS = ("accuracy", "latency")
-_OUTPUTS = ("sigmoid", "neg_logsigmoid", "linear")
+_OUTPUTS = ("sigmoid", "neg_logsigmoid", "linear", "exp")
 
 
 @register_model
@@ -100,7 +101,7 @@ class NARFormerV2(Predictor):
         degree_gating (bool, optional): the degree gate ("type-aware enhancement", code
             ``--use_degree``). (default: :obj:`True`)
         head_hidden (int, optional): width of the prediction head. (default: :obj:`512`)
-        output (str, optional): ``"sigmoid"``, ``"neg_logsigmoid"`` or ``"linear"``
+        output (str, optional): ``"sigmoid"``, ``"neg_logsigmoid"``, ``"exp"`` or ``"linear"``
             (``"identity"`` is read as ``"linear"``). (default: :obj:`None`: ``"sigmoid"``
             for accuracy, ``"neg_logsigmoid"`` for latency)
 

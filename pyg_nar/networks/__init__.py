@@ -43,11 +43,16 @@ _LAZY = {
     "OP_ATTR_FIELDS": "pyg_nar.networks.vocab",
     "STATIC_FIELDS": "pyg_nar.networks.flops",
     "static_features": "pyg_nar.networks.flops",
+    "MeasureProtocol": "pyg_nar.networks.measure",
+    "Measurement": "pyg_nar.networks.measure",
     "measure_latency": "pyg_nar.networks.measure",
+    "measure_models": "pyg_nar.networks.measure",
     "prepare_for_runtime": "pyg_nar.networks.measure",
     "build_latency_dataset": "pyg_nar.networks.measure",
     "measure_onnx_folder": "pyg_nar.networks.measure",
     "measurement_noise": "pyg_nar.networks.measure",
+    "compare_builds": "pyg_nar.networks.measure",
+    "read_spread": "pyg_nar.networks.measure",
     "zoo": "pyg_nar.networks.zoo",
 }
 

@@ -11,10 +11,13 @@ import math
 
 from pyg_nar.networks.vocab import CONV_OPS, POOL_OPS, RECURRENT_OPS, has_bias
 
-__all__ = ["STATIC_FIELDS", "COMPUTE_OPS", "node_flops", "static_features"]
+__all__ = ["STATIC_FIELDS", "NODE_COST_FIELDS", "COMPUTE_OPS", "node_flops", "node_cost",
+           "static_features"]
 
 #: The 4 ``static`` columns and their units.
 STATIC_FIELDS = ("batch_size", "mflops", "mparams", "memory_mb")
+#: The 4 ``node_cost`` columns of a node and their units (its roofline terms).
+NODE_COST_FIELDS = ("mflops", "read_mb", "write_mb", "weight_mb")
 
 _ELEMENTWISE = {
     "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu",
@@ -151,6 +154,12 @@ def node_flops(node, attrs: dict, shapes, out_dims: list[int]) -> float:
     if op in _VARIADIC:
         return float(out_numel * max(1, len(node.input) - 1))
     return 0.0
+
+
+def node_cost(flops: float, read_bytes: float, write_bytes: float, weight_bytes: float) -> list[float]:
+    """A ``node_cost`` row: ``[MFLOPs, MB read, MB written, MB of weights read]``
+    (:data:`NODE_COST_FIELDS`); the weights are part of what is read."""
+    return [flops / 1e6, read_bytes / 1e6, write_bytes / 1e6, weight_bytes / 1e6]
 
 
 def static_features(batch_size: int, flops: float, params: float, memory_bytes: float) -> list[float]:

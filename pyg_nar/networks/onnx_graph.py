@@ -34,6 +34,10 @@ follows the contract of :mod:`pyg_nar.data`:
   the last by product.
 * ``static`` ``[1, 4]``: see :data:`~pyg_nar.networks.flops.STATIC_FIELDS` and
   :func:`~pyg_nar.networks.flops.static_features`.
+* ``node_cost`` ``[N, 4]``: each node's share of ``static``, its roofline terms
+  (:data:`~pyg_nar.networks.flops.NODE_COST_FIELDS`): MFLOPs, MB read (activations and
+  weights), MB written, MB of weights read; a graph input writes its tensor. The columns of
+  the operators sum to ``static``'s FLOPs and memory access.
 
 Only the structure is read: floating-point initializer *dims* are used, never their values
 (except small ones and those that shape computations read: Resize scales, Pad pads, ...), so
@@ -64,7 +68,8 @@ from torch_geometric.data import Data
 
 from pyg_nar.data import ArchitectureError, arch_data
 from pyg_nar.errors import OnnxGraphError, UnknownOperatorWarning
-from pyg_nar.networks.flops import COMPUTE_OPS, node_flops, static_features
+from pyg_nar.networks.flops import (COMPUTE_OPS, NODE_COST_FIELDS, node_cost, node_flops,
+                                    static_features)
 from pyg_nar.networks.onnx_check import (FOLD_MAX_ELEMENTS, check_arguments, check_dims,
                                          check_structure, run_checker)
 from pyg_nar.networks.onnx_shapes import (counted_branch, declare_input_shapes, infer_shapes,
@@ -741,39 +746,49 @@ def _itemsize(elem_type: int) -> int:
         return 4
 
 
-def _static_row(net: _Network, repeats: list[float], batch: int) -> list[float]:
+def _bytes(lookup, t: str) -> float:
+    s = lookup.get(t) if t else None
+    return math.prod(s[0]) * _itemsize(s[1]) if s is not None and s[0] is not None else 0.0
+
+
+def _static_row(net: _Network, repeats: list[float], batch: int) -> tuple[list[float], list[list[float]]]:
     """The ``static`` row: FLOPs (quantised compute always, other operators with
     floating-point outputs), parameters (floating-point initializers of every graph and weight
-    inputs) and the bytes every operator reads and writes, each operator times its repeats."""
-    flops = mem = 0.0
+    inputs) and the bytes every operator reads and writes, each operator times its repeats;
+    and the ``node_cost`` rows of every node (inputs first), each times its repeats."""
     floating = floating_types()
     k = len(net.inputs)
+    costs = [node_cost(0.0, 0.0, _bytes(net.shapes, vi.name), 0.0) for vi in net.inputs]
+    fixed = net.constants | net.weights
     for j, nd in enumerate(net.ops):
         r = repeats[k + j]
         if r == 0:
+            costs.append(node_cost(0.0, 0.0, 0.0, 0.0))
             continue
         lookup = net.lookup(j)
         out = lookup[nd.output[0]] if nd.output and nd.output[0] else ([], 0)
+        f = 0.0
         try:
             if out[1] in floating or nd.op_type in COMPUTE_OPS:
                 f = node_flops(nd, net.attrs(j), lookup, out[0])
                 if not (math.isfinite(f) and f >= 0):
                     raise ValueError(f"{f} FLOPs")
-                flops += f * r
         except (TypeError, IndexError, KeyError, ValueError, ZeroDivisionError) as e:
             raise OnnxGraphError(
                 f"{net.name}: cannot count the FLOPs of {net.describe(k + j)}: an input "
                 f"shape is unknown or invalid ({type(e).__name__}: {e})") from None
-        for t in list(nd.input) + list(nd.output):
-            s = lookup.get(t) if t else None
-            if s is not None and s[0] is not None:
-                mem += math.prod(s[0]) * _itemsize(s[1]) * r
+        read = sum(_bytes(lookup, t) for t in nd.input)
+        weights = sum(_bytes(lookup, t) for t in nd.input if t in fixed)
+        costs.append(node_cost(f * r, read * r, sum(_bytes(lookup, t) for t in nd.output) * r,
+                               weights * r))
     params = 0
     for scope_graph in _graphs(net.model.graph):
         params += sum(math.prod(t.dims) for t in scope_graph.initializer if t.data_type in floating)
     params += sum(math.prod(net.shapes[w][0] or [0]) for w in net.weights
                   if net.shapes[w][1] in floating)
-    return static_features(batch, flops, params, mem)
+    ops = costs[k:]
+    return (static_features(batch, 1e6 * sum(c[0] for c in ops), params,
+                            1e6 * sum(c[1] + c[2] for c in ops)), costs)
 
 
 def _graphs(graph):
@@ -815,9 +830,9 @@ def from_onnx(model_or_path, batch_size: int | None = None, *,
             (default: ``True``)
 
     Returns a :class:`~torch_geometric.data.Data` with ``op``, ``edge_index``, ``op_attrs``
-    ``[N, 8]``, ``out_shape`` ``[N, 4]``, ``static`` ``[1, 4]`` and the control-flow fields
-    ``subgraph_depth``, ``if_branch``, ``repeats``, ``trip_count`` ``[N]`` (module docstring and
-    :mod:`pyg_nar.data`).
+    ``[N, 8]``, ``out_shape`` ``[N, 4]``, ``static`` ``[1, 4]``, ``node_cost`` ``[N, 4]`` and the
+    control-flow fields ``subgraph_depth``, ``if_branch``, ``repeats``, ``trip_count`` ``[N]``
+    (module docstring and :mod:`pyg_nar.data`).
 
     Raises :class:`OnnxGraphError` (a ``ValueError``) for a file that is not ONNX, a model that
     breaks ONNX's rules (:mod:`~pyg_nar.networks.onnx_check`: two producers of one tensor, an
@@ -843,7 +858,7 @@ def from_onnx(model_or_path, batch_size: int | None = None, *,
     op, op_attrs, out_shape = _node_features(net, repeats)
     first = next((d[0] for d in resolved.values() if d), 1)
     batch = int(batch_size if batch_size is not None else first)
-    static = _static_row(net, repeats, batch)
+    static, costs = _static_row(net, repeats, batch)
     n, width = len(op), len(OP_ATTR_FIELDS)
     try:
         return arch_data(
@@ -852,6 +867,7 @@ def from_onnx(model_or_path, batch_size: int | None = None, *,
             op_attrs=torch.tensor(op_attrs, dtype=torch.float).view(n, width),
             out_shape=torch.tensor(out_shape, dtype=torch.float).view(n, 4),
             static=torch.tensor([static], dtype=torch.float),
+            node_cost=torch.tensor(costs, dtype=torch.float).view(n, len(NODE_COST_FIELDS)),
             subgraph_depth=torch.tensor(depth, dtype=torch.long),
             if_branch=torch.tensor(branch, dtype=torch.long),
             repeats=torch.tensor(repeats, dtype=torch.float),

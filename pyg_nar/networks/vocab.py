@@ -36,9 +36,9 @@ __all__ = [
 #: Version of :data:`ONNX_OP_VOCAB`; bump it whenever the tuple changes (op indices change).
 ONNX_OP_VOCAB_VERSION = 2
 #: Version of what :func:`~pyg_nar.networks.from_onnx` computes (attribute reductions, shape
-#: layout, static features, control-flow fields); bump it when they change so cached datasets
-#: are rebuilt.
-GRAPH_FORMAT_VERSION = 2
+#: layout, static features, control-flow fields, node costs); bump it when they change so cached
+#: datasets are rebuilt. 3: ``node_cost`` (per-node FLOPs and bytes).
+GRAPH_FORMAT_VERSION = 3
 
 _V1: tuple[str, ...] = (
     "Input",

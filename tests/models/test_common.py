@@ -39,7 +39,8 @@ def test_output_maps():
     pos = OutputMap("neg_logsigmoid")(z)
     assert torch.allclose(pos, F.softplus(-z)) and bool((pos > 0).all())
     assert OutputMap("identity").name == "linear" and repr(OutputMap("sigmoid")) == "OutputMap('sigmoid')"
-    assert set(OUTPUT_MAPS) == {"linear", "sigmoid", "neg_logsigmoid"}
+    assert set(OUTPUT_MAPS) == {"linear", "sigmoid", "neg_logsigmoid", "exp"}
+    assert torch.allclose(OutputMap("exp")(z), torch.exp(z)) and float(OutputMap("exp")(z + 100).max()) < 1.1e13
     assert resolve_output("identity", ("linear",), "M") == "linear"
     with pytest.raises(ValueError, match="M: output must be one of 'linear', got 'sigmoid'"):
         resolve_output("sigmoid", ("linear",), "M")

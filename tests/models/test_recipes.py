@@ -17,7 +17,8 @@ ARCHS = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_c
 NET_OPS = DATASETS["nnlqp"].num_ops
 SMALL = {"narformer": dict(dim=16, num_layers=1, head_dim=8),
          "narformer-v2": dict(hidden=16, head_hidden=16, groups=4),
-         "flowerformer": dict(channels=8, num_layers=1, heads=2), "nnlp": dict(hidden=8), "flops": {}}
+         "flowerformer": dict(channels=8, num_layers=1, heads=2), "nnlp": dict(hidden=8), "flops": {},
+         "kernel-sum": dict(hidden=8, op_dim=4)}
 
 
 def network(n, seed):
@@ -26,7 +27,8 @@ def network(n, seed):
     return arch_data(torch.randint(0, NET_OPS, (n,), generator=g), edges, y=1.0 + n,
                      op_attrs=torch.randint(0, 4, (n, 8), generator=g).float(),
                      out_shape=torch.randint(1, 64, (n, 4), generator=g).float(),
-                     static=torch.rand(1, 4, generator=g) + 0.1)
+                     static=torch.rand(1, 4, generator=g) + 0.1,
+                     node_cost=torch.rand(n, 4, generator=g))
 
 
 def parts(recipe, task, dataset_name):
@@ -42,7 +44,7 @@ def parts(recipe, task, dataset_name):
 @pytest.mark.parametrize("name, task, dataset", [
     (name, task, dataset) for name, recipe in RECIPES.items() for task in recipe.tasks
     for dataset in ("nasbench201", "nb201-latency", "nnlqp")
-    if DATASETS[dataset].task == task and not (name in ("nnlp", "flops") and dataset != "nnlqp")])
+    if DATASETS[dataset].task == task and not (name in ("nnlp", "flops", "kernel-sum") and dataset != "nnlqp")])
 def test_every_recipe_feeds_builds_and_configures_its_model(name, task, dataset):
     recipe = RECIPES[name]
     graphs, model = parts(recipe, task, dataset)
@@ -52,8 +54,8 @@ def test_every_recipe_feeds_builds_and_configures_its_model(name, task, dataset)
         assert isinstance(recipe.config(task, {"epochs": 2}), TrainConfig)
     out = model.eval()(Batch.from_data_list(graphs))
     assert out.shape == (len(graphs),) and bool(torch.isfinite(out).all())
-    if task == "latency" and name in ("narformer-v2", "flowerformer", "nnlp"):
-        assert bool((out > 0).all())  # their latency heads end in -logsigmoid
+    if task == "latency" and name in ("narformer-v2", "flowerformer", "nnlp", "kernel-sum"):
+        assert bool((out > 0).all())  # their latency heads end in -logsigmoid (or exp)
 
 
 def test_recipe_settings_that_the_readme_figures_used():
@@ -66,7 +68,7 @@ def test_recipe_settings_that_the_readme_figures_used():
     cfg = RECIPES["narformer"].config("accuracy", {})
     assert {k: getattr(cfg, k) for k in NARFORMER_RANKING} == NARFORMER_RANKING
     lat = RECIPES["narformer"].config("latency", {"lr": 2e-3})
-    assert (lat.loss, lat.lr, lat.ac_weight, lat.ema_decay) == ("relative_mse", 2e-3, 0.0, None)
+    assert (lat.loss, lat.lr, lat.ac_weight, lat.ema_decay) == ("log_mse", 2e-3, 0.0, None)
     # V2: its own tokens, no NodeDegree (no model reads it)
     v2 = RECIPES["narformer-v2"].transform("latency", DATASETS["nnlqp"])
     assert any(isinstance(t, TokenizeV2) and t.network_features for t in v2.transforms)

@@ -9,11 +9,12 @@ pytest.importorskip("onnxruntime")
 
 from pyg_nar.datasets import NNLQP
 from pyg_nar.datasets.nnlqp import read_gt
-from pyg_nar.networks import (ONNX_OP_VOCAB, OnnxGraphError, build_latency_dataset, measure_latency,
-                              measurement_noise, prepare_for_runtime, strip_weights, zoo)
+from pyg_nar.networks import (ONNX_OP_VOCAB, MeasureProtocol, OnnxGraphError, build_latency_dataset,
+                              measure_latency, measurement_noise, prepare_for_runtime, strip_weights,
+                              zoo)
 from torch_geometric.loader import DataLoader
 
-FAST = dict(warmup=1, repeats=3)
+FAST = dict(protocol=MeasureProtocol(rounds=1, round_ms=0, warmup_ms=0, min_runs=3, max_rounds=1))
 
 
 @pytest.fixture(scope="module")

@@ -77,6 +77,24 @@ def test_tiny_net_node_by_node(tiny_path):
     assert d.static[0, 3] > 0
 
 
+def test_node_costs_are_the_static_row_per_node(tiny_path):
+    """node_cost: each node's MFLOPs, MB read, MB written, MB of weights; the operators'
+    columns sum to static's FLOPs and memory access; the graph input writes its tensor."""
+    d = from_onnx(tiny_path)
+    c = d.node_cost.double()
+    assert c.shape == (9, 4)
+    assert c[1:, 0].sum().item() == pytest.approx(d.static[0, 1].item(), rel=1e-6)
+    assert (c[1:, 1] + c[1:, 2]).sum().item() == pytest.approx(d.static[0, 3].item(), rel=1e-6)
+    assert c[1, 0].item() * 1e6 == pytest.approx(CONV1_FLOPS)
+    f4 = 4e-6  # MB per float
+    assert c[0].tolist() == pytest.approx([0, 0, 3 * 16 * 16 * f4, 0])  # the input
+    # conv1 reads the input and its weights + bias, writes 8x8x8
+    weights = (8 * 27 + 8) * f4
+    assert c[1].tolist() == pytest.approx([CONV1_FLOPS / 1e6, 768 * f4 + weights, 512 * f4, weights])
+    assert c[2, 3] == 0 and c[2, 1] == c[2, 2]  # Relu: no weights, reads what it writes
+    assert from_onnx(tiny_path, batch_size=4).node_cost[1, 0].item() == pytest.approx(4 * c[1, 0].item(), rel=1e-6)
+
+
 def test_conv_flops_by_hand(tmp_path):
     path = export(nn.Conv2d(3, 6, (3, 5), stride=1, padding=(1, 2), bias=False), tmp_path / "c.onnx",
                   (1, 3, 10, 12))

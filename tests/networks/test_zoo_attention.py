@@ -121,18 +121,19 @@ def test_latency_dataset_of_attention_families(tmp_path):
     re-exports byte-identical ONNX files."""
     pytest.importorskip("onnxruntime")
     from pyg_nar.datasets.nnlqp import read_gt
-    from pyg_nar.networks import build_latency_dataset
+    from pyg_nar.networks import MeasureProtocol, build_latency_dataset
 
+    QUICK = MeasureProtocol(rounds=1, round_ms=0, warmup_ms=0, min_runs=1)
     root, copy = str(tmp_path / "zoo"), str(tmp_path / "copy")
     fams = list(zoo.ATTENTION_FAMILIES)
     build_latency_dataset(root, fams, per_family=1, batch_sizes=(1, 2), progress=False,
-                          warmup=0, repeats=1)
+                          protocol=QUICK)
     rows = read_gt(osp.join(root, "gt.txt"))
     assert [(r["model_type"], r["batch_size"]) for r in rows] == [(f, b) for f in fams for b in (1, 2)]
     assert all(r["latency_ms"] > 0 for r in rows)
     shutil.copytree(root, copy, ignore=shutil.ignore_patterns("onnx"))
     build_latency_dataset(copy, fams, per_family=1, batch_sizes=(1, 2), progress=False,
-                          warmup=0, repeats=1)
+                          protocol=QUICK)
     for r in rows:
         with open(osp.join(root, r["onnx_path"]), "rb") as a, open(osp.join(copy, r["onnx_path"]), "rb") as b:
             assert a.read() == b.read(), r["onnx_path"]

@@ -51,3 +51,27 @@ def test_same_network_as_before_the_split(family, tmp_path):
     path = zoo.export_onnx(zoo.build_model(cfg), str(tmp_path / f"{family}.onnx"), cfg["input_size"])
     d = from_onnx(path)
     assert (d.num_nodes, d.num_edges) == GRAPH_SIZES[family]
+
+
+def test_stored_13_family_dataset_is_consistent():
+    """examples/data/zoo_cpu13_b16: every config is sampled again from its seed, and gt.txt,
+    gt_spread.jsonl and configs.jsonl name the same 520 models of the 13 families."""
+    from pyg_nar.datasets.nnlqp import read_gt
+    from pyg_nar.networks.measure import read_spread
+
+    root = osp.join(REPO, "examples", "data", "zoo_cpu13_b16")
+    with open(osp.join(root, "configs.jsonl")) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    for row in rows:
+        cfg = row["config"]
+        i = int(osp.basename(row["onnx_path"])[:-5].rsplit("_", 1)[1])
+        assert zoo.sample_config(cfg["family"], random.Random(f"0-{cfg['family']}-{i}")) == cfg
+    gt = read_gt(osp.join(root, "gt.txt"))
+    spread = read_spread(root)
+    assert len(gt) == len(rows) == len(spread) == 520
+    assert {r["onnx_path"] for r in gt} == {r["onnx_path"] for r in rows}
+    assert {r["model_type"] for r in gt} == set(zoo.REGISTRY)
+    for r in gt:
+        s = spread[(r["onnx_path"], r["batch_size"], r["platform"])]
+        assert r["batch_size"] == 16 and s["latency_ms"] == pytest.approx(r["latency_ms"], rel=1e-5)
+        assert s["latency_ms"] == pytest.approx(min(s["rounds_ms"]), rel=1e-5)

@@ -145,7 +145,7 @@ def test_measure_refuses_a_folder_of_other_files_and_builds_new_ones_aside(tiny_
     before = hashes(user_folder)
     for out in (user_folder, user_folder / "notes.txt"):
         with pytest.raises(OutputExistsError):
-            pipeline.measure(str(out), onnx_dir=str(src), repeats=1, progress=False)
+            pipeline.measure(str(out), onnx_dir=str(src), rounds=1, round_ms=1.0, progress=False)
     assert hashes(user_folder) == before
     out = tmp_path / "measured"
     import pyg_nar.networks as networks
@@ -159,14 +159,14 @@ def test_measure_refuses_a_folder_of_other_files_and_builds_new_ones_aside(tiny_
     networks.measure_onnx_folder = interrupted
     try:
         with pytest.raises(KeyboardInterrupt):
-            pipeline.measure(str(out), onnx_dir=str(src), repeats=1, progress=False)
+            pipeline.measure(str(out), onnx_dir=str(src), rounds=1, round_ms=1.0, progress=False)
     finally:
         networks.measure_onnx_folder = real
     assert folders == [osp.join(str(tmp_path), ".measured.partial")] and not out.exists()
-    pipeline.measure(str(out), onnx_dir=str(src), repeats=1, progress=False)  # resumes the sibling
+    pipeline.measure(str(out), onnx_dir=str(src), rounds=1, round_ms=1.0, progress=False)  # resumes the sibling
     assert (out / "gt.txt").is_file() and not siblings(out)
     lines = (out / "gt.txt").read_text()
-    pipeline.measure(str(out), onnx_dir=str(src), repeats=1, progress=False)  # resumed in place
+    pipeline.measure(str(out), onnx_dir=str(src), rounds=1, round_ms=1.0, progress=False)  # resumed in place
     assert (out / "gt.txt").read_text() == lines
 
 
