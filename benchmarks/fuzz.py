@@ -638,6 +638,17 @@ def make_gt_rows(rng, base, scratch, marker):
     return call
 
 
+def _write_gzipped(path: str, text: str, rng, kinds: list) -> None:
+    """Write ``text`` gzipped to ``path``: the text edited first one time in five, the gzip
+    stream's bytes mutated one time in ten (recorded in ``kinds``)."""
+    data = _text_edit(text, rng) if rng.random() < 0.2 else text.encode()
+    packed = gzip.compress(data)
+    if rng.random() < 0.1:
+        packed = mutate_bytes(packed, rng, 2)
+        kinds.append("gzip_bytes")
+    _write(path, packed)
+
+
 def make_csv_rows(rng, base, scratch, marker):
     import numpy as np
 
@@ -705,13 +716,7 @@ def make_csv_rows(rng, base, scratch, marker):
                 lines[i], lines[j] = lines[j], lines[i]
                 continue
             lines[i] = ",".join(cells)
-        text = "\n".join(lines) + "\n"
-        data = _text_edit(text, rng) if rng.random() < 0.2 else text.encode()
-        packed = gzip.compress(data)
-        if rng.random() < 0.1:
-            packed = mutate_bytes(packed, rng, 2)
-            kinds.append("gzip_bytes")
-        _write(path, packed)
+        _write_gzipped(path, "\n".join(lines) + "\n", rng, kinds)
     return {"target": "benchmark", "which": which, "raw": raw, "root": osp.join(scratch, "root"),
             "mutations": kinds}
 
@@ -766,13 +771,7 @@ def make_json_rows(rng, base, scratch, marker):
             records[k] = rng.choice(SPECIAL_JSON)
         elif kind == "nest":  # deeply nested (and possibly unbalanced) brackets
             records = "[" * rng.choice([100, 3000]) + "]" * rng.choice([100, 3000])
-    text = records if isinstance(records, str) else json.dumps(records)
-    data = _text_edit(text, rng) if rng.random() < 0.2 else text.encode()
-    packed = gzip.compress(data)
-    if rng.random() < 0.1:
-        packed = mutate_bytes(packed, rng, 2)
-        kinds.append("gzip_bytes")
-    _write(path, packed)
+    _write_gzipped(path, records if isinstance(records, str) else json.dumps(records), rng, kinds)
     return {"target": "benchmark", "which": "nb101", "raw": raw, "root": osp.join(scratch, "root"),
             "mutations": kinds}
 
