@@ -86,7 +86,7 @@ def cmd_train(args) -> None:
     result = pipeline.train(args.model, args.dataset, args.out, protocol=args.protocol,
                             train_size=args.train_size, epochs=args.epochs, seed=args.seed,
                             num_val=args.num_val, cache=args.cache, progress=not args.quiet,
-                            **_device_kwargs(args), **over)
+                            overwrite=args.overwrite, **_device_kwargs(args), **over)
     from pyg_nar.distributed import is_main_process
 
     if not is_main_process():  # under torchrun, rank 0 reports
@@ -129,7 +129,7 @@ def cmd_evaluate(args) -> None:
     from pyg_nar import pipeline
 
     result = pipeline.evaluate(args.checkpoint, args.dataset, args.split, args.out, cache=args.cache,
-                               **_device_kwargs(args))
+                               overwrite=args.overwrite, **_device_kwargs(args))
     _print_table([{k: v for k, v in result.items() if k not in ("checkpoint", "plot", "json")}])
     print(f"saved {result['json']}" +
           (f" and {result['plot']}" if result.get("plot") else " (no plot: matplotlib is not installed)"))
@@ -352,6 +352,11 @@ SHARED_OPTIONS = [
      ("train", "evaluate", "search", "quickstart", "info")),
     (("--quiet",), dict(action="store_true", help="no progress bars"),
      ("train", "measure", "search", "quickstart")),
+    (("--overwrite",), dict(action="store_true",
+                            help="replace what --out already holds from an earlier run (train: "
+                                 "a checkpoint folder; evaluate: eval_SPLIT.json/.png); a file "
+                                 "or a folder of other files is never replaced"),
+     ("train", "evaluate")),
     # where and how the models run (pyg_nar.devices)
     (("--device",), dict(default="cpu", metavar="DEV",
                          help="cpu, cuda, cuda:N or auto (CUDA if there is one)"),
@@ -388,7 +393,8 @@ def _add_train(q) -> None:
     q.add_argument("dataset", help="NAME or NAME:OPTION (list below), e.g. nasbench201, "
                                    "nasbench_graph:cora, nb201-latency:gold_6226, nnlqp:FOLDER")
     q.add_argument("--out", required=True, metavar="DIR",
-                   help="checkpoint folder to create (required; never overwritten)")
+                   help="checkpoint folder to create: new or empty (required; an earlier "
+                        "checkpoint is replaced only with --overwrite)")
     q.add_argument("--protocol", default="narformer", choices=["narformer", "flowerformer"],
                    help="narformer: first K of a seeded permutation train, the next 200 "
                         "validate, tau on all; flowerformer: pool x ratio train, 40 validate, "
@@ -414,7 +420,8 @@ def _add_evaluate(q) -> None:
                    help="architectures scored: a part of the training run's split (heldout: "
                         "those not trained on, narformer protocol), or all")
     q.add_argument("--out", metavar="DIR",
-                   help="folder for eval_SPLIT.json and .png (default: the checkpoint folder)")
+                   help="folder for eval_SPLIT.json and .png (default: the checkpoint folder; "
+                        "existing ones are replaced only with --overwrite)")
 
 
 def _add_predict(q) -> None:
@@ -455,7 +462,8 @@ def _add_search(q) -> None:
     _number(q, "--budget", 100, "benchmark queries (architectures looked up) per run")
     _number(q, "--seeds", 5, "runs per method, seeds 0 .. N-1")
     q.add_argument("--plot", metavar="FILE",
-                   help="PNG of best accuracy (%%) vs queries (default: no plot)")
+                   help="PNG of best accuracy (%%) vs queries, a new file: checked before the "
+                        "search (default: no plot)")
 
 
 def _add_quickstart(q) -> None:

@@ -163,6 +163,8 @@ def arch_data(
     if y is not None:
         data.y = torch.tensor([float(y)], dtype=torch.float)
     if arch_id is not None:
+        if not -2 ** 63 <= int(arch_id) < 2 ** 63:
+            raise ArchitectureError(f"{name}: arch_id {arch_id} does not fit an int64")
         data.arch_id = torch.tensor([int(arch_id)], dtype=torch.long)
     return data
 

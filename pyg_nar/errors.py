@@ -8,8 +8,8 @@ input, ``RuntimeError`` for a damaged file), so ``except ValueError`` keeps work
 from __future__ import annotations
 
 __all__ = ["PygNarError", "ArchitectureError", "OnnxGraphError", "DataFileError",
-           "CheckpointError", "PipelineError", "FieldError", "DeviceError",
-           "TrainingDivergedError", "UnknownOperatorWarning", "TrainingNote"]
+           "CheckpointError", "PipelineError", "FieldError", "ArgumentError", "OutputExistsError",
+           "DeviceError", "TrainingDivergedError", "UnknownOperatorWarning", "TrainingNote"]
 
 
 class PygNarError(Exception):
@@ -35,6 +35,17 @@ class CheckpointError(PygNarError, RuntimeError):
 
 class PipelineError(PygNarError, ValueError):
     """A job that cannot run as asked (unknown name, incompatible checkpoint, bad input)."""
+
+
+class ArgumentError(PygNarError, TypeError, ValueError):
+    """An argument of a public function (or a value a checkpoint file gives a constructor) of
+    the wrong type or out of range; the message names the function, the argument, what it
+    takes and what it got. Both a :class:`TypeError` and a :class:`ValueError`."""
+
+
+class OutputExistsError(PygNarError, FileExistsError):
+    """An output path (``--out``) that holds something pyg_nar would overwrite: checked before
+    any work starts; the message names the path and what would allow it."""
 
 
 class FieldError(PygNarError, KeyError, ValueError):

@@ -28,18 +28,25 @@ from torch_geometric.data import Data
 from pyg_nar import distributed as D
 from pyg_nar import metrics as M
 from pyg_nar.calibration import AccuracyCalibration
-from pyg_nar.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from pyg_nar.checkpoint import (CheckpointError, check_checkpoint_folder, load_checkpoint,
+                                save_checkpoint)
 from pyg_nar.devices import compile_model, resolve_device
-from pyg_nar.errors import DataFileError, PipelineError, TrainingNote
-from pyg_nar.recipes import check_job, dataset_task, load_dataset, missing_data
-from pyg_nar.splits import flowerformer_split, narformer_split, train_pool as default_train_pool
+from pyg_nar.errors import ArgumentError, DataFileError, OutputExistsError, PipelineError, TrainingNote
+from pyg_nar.recipes import DATASETS, check_job, dataset_task, load_dataset, missing_data
+from pyg_nar.splits import MAX_SEED, flowerformer_split, narformer_split, train_pool as default_train_pool
 from pyg_nar.training import fit, predict as predict_values
+from pyg_nar.utils.arguments import MAX_BATCH_SIZE, check_choice, check_int, check_number
+from pyg_nar.utils.files import check_creatable, write_atomic, write_text
 
 __all__ = ["load_dataset", "dataset_task", "make_split", "train", "evaluate", "predict",
-           "measure", "fresh_run_dir", "PipelineError"]
+           "measure", "measure_folder", "fresh_run_dir", "PipelineError"]
 
 
 # ------------------------------------------------------------------------------------- splits
+#: The split protocols of :func:`make_split`.
+PROTOCOLS = ("narformer", "flowerformer")
+
+
 def make_split(num_archs: int, protocol: str, train_size: float, seed: int, num_val: int | None = None,
                train_pool: int | None = None, dataset: str | None = None) -> dict[str, torch.Tensor]:
     """``protocol``: ``"narformer"`` (test = every architecture; ``heldout`` = the others) or
@@ -52,7 +59,7 @@ def make_split(num_archs: int, protocol: str, train_size: float, seed: int, num_
     if protocol == "flowerformer":
         pool = train_pool or default_train_pool(dataset, num_archs)
         return flowerformer_split(num_archs, train_size, pool, 40 if num_val is None else num_val, seed)
-    raise PipelineError(f"unknown protocol {protocol!r}; choose narformer or flowerformer")
+    raise PipelineError(f"unknown protocol {protocol!r}; choose {' or '.join(PROTOCOLS)}")
 
 
 def score(pred, target, task: str, what: str = "test") -> dict[str, float]:
@@ -81,8 +88,8 @@ def score(pred, target, task: str, what: str = "test") -> dict[str, float]:
 def train(model: str, dataset: str, out: str, protocol: str = "narformer", train_size: float = 0.05,
           epochs: int = 100, seed: int = 0, cache: str = "data", num_val: int | None = None,
           train_pool: int | None = None, progress: bool = True, model_kwargs: dict | None = None,
-          device: str = "cpu", amp: str | None = None, compile: bool | str = False,
-          **overrides) -> dict:
+          overwrite: bool = False, device: str = "cpu", amp: str | None = None,
+          compile: bool | str = False, **overrides) -> dict:
     """Train ``model`` on ``dataset`` and write a checkpoint folder ``out``.
 
     The model's :class:`~pyg_nar.recipes.Recipe` gives the transform, the model and the
@@ -93,12 +100,17 @@ def train(model: str, dataset: str, out: str, protocol: str = "narformer", train
     (:mod:`pyg_nar.devices`). Started by ``torchrun`` with several processes, it trains
     data-parallel (:mod:`pyg_nar.distributed`); only the process of rank 0 writes files.
     Returns the metrics on the split's test (and held-out) part, also saved in ``out``.
+
+    Every argument is checked first (:class:`~pyg_nar.errors.ArgumentError`), then ``out``
+    (:func:`~pyg_nar.checkpoint.check_checkpoint_folder`: new or empty, or a checkpoint
+    folder with ``overwrite=True``; never a file or a folder of other files), before any work.
     """
+    _check_train_arguments(locals())
+    out = os.fspath(out)
     recipe, spec = check_job(model, dataset)
     resolve_device(device)  # a device this machine lacks fails before any work
     task = spec.task
-    if osp.exists(osp.join(out, "model.pt")):
-        raise PipelineError(f"{out} already holds a checkpoint; choose another --out or remove it")
+    check_checkpoint_folder(out, overwrite)
     transform = recipe.transform(task, spec)
     D.init_distributed(device=device)  # torchrun with several processes: data-parallel
     with D.main_process_first():  # rank 0 builds the processed files, the others read them
@@ -141,31 +153,97 @@ def train(model: str, dataset: str, out: str, protocol: str = "narformer", train
         info["processes"] = D.world_size()
     if D.is_main_process():
         save_checkpoint(out, net, transform=transform, metrics=results, extra=info,
-                        op_vocab=list(ds.op_vocab), calibration=calibration)
-        if history is not None:
-            with open(osp.join(out, "history.json"), "w") as f:
-                json.dump(history, f, default=float)
+                        op_vocab=list(ds.op_vocab), overwrite=overwrite, calibration=calibration,
+                        files=None if history is None else {"history.json": history})
     D.barrier()  # every process returns once the checkpoint is complete
     return {**info, **results}
 
 
+def _check_train_arguments(args: dict) -> None:
+    where = "pyg_nar.pipeline.train"
+    for name in ("model", "dataset", "cache"):
+        if not isinstance(args[name], str):
+            raise ArgumentError(f"{where}: {name} must be a string, got {type(args[name]).__name__}")
+    if not isinstance(args["out"], (str, os.PathLike)):
+        raise ArgumentError(f"{where}: out must be a path, got {type(args['out']).__name__}")
+    check_choice(args["protocol"], "protocol", where, PROTOCOLS)
+    check_number(args["train_size"], "train_size", where, 0, None, open_low=True)
+    check_int(args["epochs"], "epochs", where, 1, 10 ** 7)
+    check_int(args["seed"], "seed", where, 0, MAX_SEED)
+    check_int(args["num_val"], "num_val", where, 0, none=True)
+    check_int(args["train_pool"], "train_pool", where, 1, none=True)
+    for name in ("progress", "overwrite"):
+        if not isinstance(args[name], bool):
+            raise ArgumentError(f"{where}: {name} must be True or False, got {args[name]!r}")
+    if args["model_kwargs"] is not None and not isinstance(args["model_kwargs"], dict):
+        raise ArgumentError(f"{where}: model_kwargs must be a dict of constructor arguments")
+
+
+#: What ``pyg-nar train`` records in a checkpoint's ``metrics.json`` (``extra``) and
+#: :func:`evaluate` / :func:`predict` read back: name -> the types it may have.
+TRAIN_RECORD = {"dataset": str, "task": str, "protocol": str, "train_size": (int, float),
+                "seed": int, "num_val": (int, type(None)), "train_pool": (int, type(None))}
+
+
 def _load(checkpoint: str, device: str = "cpu"):
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        raise ArgumentError(f"checkpoint must be a folder path, got {type(checkpoint).__name__}")
+    checkpoint = os.fspath(checkpoint)
     model, transform, info = load_checkpoint(checkpoint, map_location=device)
     extra = info.get("extra") or {}
     if "task" not in extra:
         raise CheckpointError(f"{checkpoint}: not written by `pyg-nar train` (no dataset/task recorded)")
+    where = osp.join(checkpoint, "metrics.json")
+    for key, types in TRAIN_RECORD.items():
+        value = extra.get(key)
+        if not isinstance(value, types) or isinstance(value, bool):
+            names = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+            raise CheckpointError(f"{where}: extra.{key} must be {names}, got {str(value)[:40]!r}")
+    if extra["task"] not in ("accuracy", "latency"):
+        raise CheckpointError(f"{where}: extra.task must be accuracy or latency, got {extra['task'][:40]!r}")
+    try:
+        dataset_task(extra["dataset"])
+    except PipelineError as e:
+        raise CheckpointError(f"{where}: extra.dataset: {e}") from None
+    try:
+        check_choice(extra["protocol"], "extra.protocol", where, PROTOCOLS)
+        check_number(extra["train_size"], "extra.train_size", where, 0, None, open_low=True)
+        check_int(extra["seed"], "extra.seed", where, 0, MAX_SEED)
+        check_int(extra["num_val"], "extra.num_val", where, 0, none=True)
+        check_int(extra["train_pool"], "extra.train_pool", where, 1, none=True)
+    except ArgumentError as e:
+        raise CheckpointError(str(e)) from None
     return model, transform, info, extra
 
 
 # ----------------------------------------------------------------------------------- evaluate
+#: The splits :func:`evaluate` scores.
+EVAL_SPLITS = ("test", "heldout", "val", "train", "all")
+
+
 def evaluate(checkpoint: str, dataset: str | None = None, split: str = "test", out: str | None = None,
-             cache: str = "data", plot: bool = True, device: str = "cpu", amp: str | None = None,
-             compile: bool | str = False) -> dict:
+             cache: str = "data", plot: bool = True, overwrite: bool = False, device: str = "cpu",
+             amp: str | None = None, compile: bool | str = False) -> dict:
     """Score a checkpoint on ``split`` (``test``, ``heldout``, ``val``, ``train`` or ``all``) of
     ``dataset`` (default: the one it was trained on, with the same split). Writes
     ``eval_<split>.json`` and ``eval_<split>.png`` (predicted vs. true) into ``out`` (default:
     the checkpoint folder); the training metrics in ``metrics.json`` stay as they were.
+
+    Checked before any work: an existing ``eval_<split>.json`` / ``.png`` is replaced only
+    with ``overwrite=True`` (else :class:`~pyg_nar.errors.OutputExistsError`), and ``out``
+    must not be a file. Each file is written to a temporary sibling and renamed.
     ``device``, ``amp``, ``compile``: where and how the model predicts (:mod:`pyg_nar.devices`)."""
+    where = "pyg_nar.pipeline.evaluate"
+    check_choice(split, "split", where, EVAL_SPLITS)
+    for name, value in (("dataset", dataset), ("out", out), ("cache", cache)):
+        if value is not None and not isinstance(value, (str, os.PathLike)):
+            raise ArgumentError(f"{where}: {name} must be a string, got {type(value).__name__}")
+    for name, value in (("plot", plot), ("overwrite", overwrite)):
+        if not isinstance(value, bool):
+            raise ArgumentError(f"{where}: {name} must be True or False, got {value!r}")
+    out = os.fspath(out or checkpoint)
+    outputs = [osp.join(out, f"eval_{split}.json")] + ([osp.join(out, f"eval_{split}.png")] if plot else [])
+    _check_output_files(out, outputs, overwrite)
     model, transform, info, extra = _load(checkpoint, device)
     if compile:
         compile_model(model, compile)
@@ -196,14 +274,27 @@ def evaluate(checkpoint: str, dataset: str | None = None, split: str = "test", o
     if task == "accuracy" and calibration is not None:
         accuracy = torch.from_numpy(calibration.accuracy(pred.float().numpy())).float()
         result["accuracy_mae_pct"] = 100 * float((accuracy - true.float()).abs().mean())
-    out = out or checkpoint
     os.makedirs(out, exist_ok=True)
-    result["json"] = osp.join(out, f"eval_{split}.json")
+    result["json"] = outputs[0]
     if plot:
-        result["plot"] = _plot(pred, true, task, result, osp.join(out, f"eval_{split}.png"), accuracy)
-    with open(result["json"], "w") as f:
-        json.dump(result, f, indent=2)
+        result["plot"] = _plot(pred, true, task, result, outputs[1], accuracy)
+    text = json.dumps(result, indent=2)
+    write_text(result["json"], text)
     return result
+
+
+def _check_output_files(folder: str, paths: list[str], overwrite: bool) -> None:
+    """Before any work: ``folder`` is not a file, and no file of ``paths`` exists (unless
+    ``overwrite``) or is something other than a file."""
+    if osp.lexists(folder) and not osp.isdir(folder):
+        raise OutputExistsError(f"{folder}: exists and is not a folder; choose another --out")
+    if not osp.lexists(folder):
+        check_creatable(folder)
+    for path in paths:
+        if osp.lexists(path) and (not overwrite or not osp.isfile(path) or osp.islink(path)):
+            raise OutputExistsError(f"{path}: exists; pass --overwrite (overwrite=True) to replace "
+                                    f"it, or choose another --out" if osp.isfile(path) else
+                                    f"{path}: exists and is not a file; choose another --out")
 
 
 def _plot(pred, true, task, result, path, accuracy=None) -> str | None:
@@ -250,7 +341,7 @@ def _plot(pred, true, task, result, path, accuracy=None) -> str | None:
         ax_rank.set_title(f"Kendall tau {result['kendall_tau']:.3f}  "
                           f"P@1% {result['precision_top1pct']:.3f}")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)
     return path
 
@@ -292,6 +383,14 @@ def predict(checkpoint: str, inputs: list[str], batch_size: int | None = None,
     from pyg_nar.datasets.nasbench201 import NB201_VOCAB
     from pyg_nar.networks import onnx_op_vocab, op_remap, vocab_version
 
+    where = "pyg_nar.pipeline.predict"
+    if isinstance(inputs, (str, os.PathLike)) or not isinstance(inputs, (list, tuple)) or not all(
+            isinstance(item, (str, os.PathLike)) for item in inputs):
+        raise ArgumentError(f"{where}: inputs must be a list of ONNX paths or NB201 arch strings")
+    if not inputs:
+        raise ArgumentError(f"{where}: no inputs to predict")
+    check_int(batch_size, "batch_size", where, 1, MAX_BATCH_SIZE, none=True)
+    inputs = [os.fspath(item) for item in inputs]
     model, transform, info, extra = _load(checkpoint, device)
     vocab = list(info.get("op_vocab") or [])
     graphs, rows, used = [], [], set()
@@ -355,9 +454,27 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
     by :class:`~pyg_nar.networks.MeasureProtocol` with ``rounds`` rounds of at least
     ``round_ms`` timed work per model, timed by ``clock`` (``"wall"`` or ``"cpu"``), pinned
     to CPU ``cpu`` if given. ``input_shapes`` (``onnx_dir`` only) gives the shapes of inputs
-    with symbolic dimensions. Returns ``out``; load it as ``nnlqp:<out>``."""
+    with symbolic dimensions. Returns ``out``; load it as ``nnlqp:<out>``.
+
+    Nothing is overwritten (:func:`measure_folder`, checked before any work): a new folder is
+    built in a temporary sibling (``.NAME.partial``, resumed by a re-run) and renamed to
+    ``out`` when complete; a measured folder (one with a ``gt.txt``) is resumed, only
+    appended to.
+    """
     from pyg_nar.networks import MeasureProtocol, build_latency_dataset, measure_onnx_folder, zoo
 
+    where = "pyg_nar.pipeline.measure"
+    if not isinstance(out, (str, os.PathLike)):
+        raise ArgumentError(f"{where}: out must be a folder path, got {type(out).__name__}")
+    if families is not None and (not isinstance(families, (list, tuple)) or not all(isinstance(f, str) for f in families)):
+        raise ArgumentError(f"{where}: families must be a list of family names")
+    for name, value, hi in (("per_family", per_family, 10 ** 5), ("threads", threads, 1024)):
+        check_int(value, name, where, 1, hi)
+    check_int(seed, "seed", where, 0, MAX_SEED)
+    if not isinstance(batch_sizes, (list, tuple)) or not batch_sizes:
+        raise ArgumentError(f"{where}: batch_sizes must be a list of batch sizes")
+    for b in batch_sizes:
+        check_int(b, "batch_sizes", where, 1, MAX_BATCH_SIZE)
     try:
         protocol = MeasureProtocol(rounds=rounds, round_ms=round_ms, cpu=cpu, clock=clock)
     except ValueError as e:
@@ -365,17 +482,51 @@ def measure(out: str, families: list[str] | None = None, per_family: int = 10, s
     if onnx_dir is not None:
         if not osp.isdir(onnx_dir):
             raise PipelineError(f"{onnx_dir}: no such folder")
-        return measure_onnx_folder(onnx_dir, out, batch_sizes=batch_sizes, threads=threads,
-                                   protocol=protocol, progress=progress, input_shapes=input_shapes)
-    if input_shapes:
+    else:
+        unknown = sorted(set(families or []) - set(zoo.REGISTRY))
+        if unknown:
+            raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.REGISTRY)}")
+    if input_shapes and onnx_dir is None:
         raise PipelineError("--input-shape applies to --onnx-dir models (the zoo's have fixed shapes)")
+    out = os.fspath(out)
+    folder = measure_folder(out, onnx_dir)
+    if onnx_dir is not None:
+        measure_onnx_folder(onnx_dir, folder, batch_sizes=batch_sizes, threads=threads,
+                            protocol=protocol, progress=progress, input_shapes=input_shapes)
+    else:
+        build_latency_dataset(folder, families, per_family=per_family, seed=seed,
+                              batch_sizes=batch_sizes, threads=threads, protocol=protocol,
+                              progress=progress)
+    if folder != out:
+        try:
+            os.rename(folder, out)  # onto a missing path or an empty folder only
+        except OSError:
+            raise OutputExistsError(f"{out}: appeared while it was measured; the measurements "
+                                    f"are in {folder}") from None
+    return out
 
-    unknown = sorted(set(families or []) - set(zoo.REGISTRY))
-    if unknown:
-        raise PipelineError(f"unknown model families {', '.join(unknown)}; known: {', '.join(zoo.REGISTRY)}")
-    return build_latency_dataset(out, families, per_family=per_family, seed=seed,
-                                 batch_sizes=batch_sizes, threads=threads, protocol=protocol,
-                                 progress=progress)
+
+def measure_folder(out: str, onnx_dir: str | None = None) -> str:
+    """Where :func:`measure` writes for ``out``, checked before any work: ``out`` itself if it
+    is a measured folder (it has a ``gt.txt``: resumed, only appended to) or holds
+    ``onnx_dir`` (only a new ``gt.txt`` is written there); else, for a missing or empty
+    ``out``, its temporary sibling ``.NAME.partial`` (renamed to ``out`` when complete). An
+    existing file or a folder of other files is an :class:`~pyg_nar.errors.OutputExistsError`."""
+    gt = DATASETS["nnlqp"].folder_file
+    if osp.lexists(out) and (not osp.isdir(out) or osp.islink(out)):
+        raise OutputExistsError(f"{out}: exists and is not a folder; choose another --out")
+    if osp.isfile(osp.join(out, gt)):
+        return out
+    if osp.isdir(out) and os.listdir(out):
+        inside = onnx_dir is not None and not osp.relpath(osp.realpath(onnx_dir),
+                                                          osp.realpath(out)).startswith("..")
+        if inside and not osp.lexists(osp.join(out, gt)):
+            return out
+        raise OutputExistsError(f"{out}: a folder with other files and no {gt}; pyg-nar measure "
+                                f"writes a new folder or resumes one it measured; choose another --out")
+    check_creatable(out, "measured folder")
+    parent, name = osp.split(osp.abspath(out))
+    return osp.join(parent, f".{name}.partial")
 
 
 # --------------------------------------------------------------------------------- quickstart
@@ -432,7 +583,19 @@ def quickstart(out: str = "runs/quickstart", per_family: int = 8, epochs: int = 
     :class:`~pyg_nar.errors.DataFileError` before any work, with ``nb201=None`` one line of
     ``log`` saying which files were looked for, where, and how to set ``PYG_NAR_DATA``.
     """
+    where = "pyg_nar.pipeline.quickstart"
+    check_int(per_family, "per_family", where, 1, 10 ** 5)
+    check_int(epochs, "epochs", where, 1, 10 ** 7)
+    if nb201 is not None and not isinstance(nb201, bool):
+        raise ArgumentError(f"{where}: nb201 must be True, False or None, got {nb201!r}")
     nb201_epochs = dict(QUICKSTART_NB201_EPOCHS if nb201_epochs is None else nb201_epochs)
+    for model, n in nb201_epochs.items():
+        check_choice(model, "nb201_epochs", where, tuple(QUICKSTART_NB201_EPOCHS))
+        check_int(n, f"nb201_epochs[{model!r}]", where, 1, 10 ** 7)
+    out = os.fspath(out)
+    if osp.lexists(out) and not osp.isdir(out):
+        raise OutputExistsError(f"{out}: exists and is not a folder; choose another --out")
+    measure_folder(osp.join(out, "zoo"))  # before any work: the measurements' folder is usable
     no_nb201 = missing_data("nasbench201")
     if nb201 and no_nb201:
         raise DataFileError(no_nb201)

@@ -20,6 +20,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from pyg_nar.errors import ArgumentError
+from pyg_nar.utils.arguments import check_int, check_number
+
 __all__ = ["permutation", "narformer_split", "flowerformer_split", "group_split",
            "FLOWERFORMER_TRAIN_POOL", "train_pool", "train_count"]
 
@@ -44,20 +47,32 @@ def train_count(train_size: int | float, total: int, what: str = "train size") -
     return _train_count(train_size, total, what)
 
 
+#: Seeds NumPy's RandomState takes.
+MAX_SEED = 2 ** 32 - 1
+#: The most architectures a split covers (NAS-Bench-101 has 423,624).
+MAX_ARCHS = 10 ** 7
+
+
 def permutation(num_archs: int, seed: int | None) -> Tensor:
     """``numpy.random.RandomState(seed).permutation(num_archs)``; ``None`` keeps the order."""
+    check_int(num_archs, "num_archs", "permutation", 0, MAX_ARCHS)
+    check_int(seed, "seed", "permutation", 0, MAX_SEED, none=True)
     if seed is None:
         return torch.arange(num_archs)
     return torch.from_numpy(np.random.RandomState(seed).permutation(num_archs)).long()
 
 
 def _train_count(train_size: int | float, total: int, what: str) -> int:
+    check_number(train_size, "train_size", what)
     if isinstance(train_size, float) and 0 < train_size < 1:
         n = int(train_size * total)
+    elif train_size != int(train_size):
+        raise ArgumentError(f"{what}: train_size is a count (>= 1) or a fraction (< 1), got "
+                            f"{train_size!r}")
     else:
         n = int(train_size)
     if not 0 < n <= total:
-        raise ValueError(f"{what}: train size {train_size!r} gives {n} architectures, outside 1..{total}")
+        raise ArgumentError(f"{what}: train size {train_size!r} gives {n} architectures, outside 1..{total}")
     return n
 
 
@@ -65,9 +80,11 @@ def narformer_split(num_archs: int, train_size: int | float, num_val: int = 200,
                     seed: int | None = 0) -> dict[str, Tensor]:
     """NAR-Former protocol. ``train_size`` is a count or a fraction of the whole space
     (the paper's 0.1% / 1% / 5% / 50%; on NB201 5% -> 781, 10% -> 1562, 50% -> 7812)."""
+    check_int(num_archs, "num_archs", "narformer_split", 1, MAX_ARCHS)
+    check_int(num_val, "num_val", "narformer_split", 0)
     n_train = _train_count(train_size, num_archs, "narformer_split")
     if n_train + num_val > num_archs:
-        raise ValueError(f"narformer_split: {n_train} train + {num_val} val exceed {num_archs} architectures")
+        raise ArgumentError(f"narformer_split: {n_train} train + {num_val} val exceed {num_archs} architectures")
     perm = permutation(num_archs, seed)
     return {
         "train": perm[:n_train],
@@ -85,12 +102,16 @@ def flowerformer_split(num_archs: int, train_ratio: float, train_pool: int | Non
     :data:`FLOWERFORMER_TRAIN_POOL`). ``seed=None`` keeps the dataset order (FlowerFormer's
     seed 21 did that); the reference runs of this project use ``seed=0``.
     """
+    check_int(num_archs, "num_archs", "flowerformer_split", 1, MAX_ARCHS)
+    check_int(num_val, "num_val", "flowerformer_split", 0)
+    check_int(train_pool, "train_pool", "flowerformer_split", 1, none=True)
+    check_number(train_ratio, "train_ratio", "flowerformer_split", 0, None, open_low=True)
     pool = train_pool if train_pool is not None else num_archs // 2
     if not 0 < pool <= num_archs:
-        raise ValueError(f"flowerformer_split: train pool {pool} outside 1..{num_archs}")
+        raise ArgumentError(f"flowerformer_split: train pool {pool} outside 1..{num_archs}")
     n_train = _train_count(train_ratio if train_ratio < 1 else int(train_ratio), pool, "flowerformer_split")
     if n_train + num_val >= num_archs:
-        raise ValueError(f"flowerformer_split: {n_train} train + {num_val} val leave no test architectures")
+        raise ArgumentError(f"flowerformer_split: {n_train} train + {num_val} val leave no test architectures")
     perm = permutation(num_archs, seed)
     return {
         "train": perm[:n_train],
@@ -102,6 +123,11 @@ def flowerformer_split(num_archs: int, train_ratio: float, train_pool: int | Non
 def group_split(groups: Tensor, test_frac: float, val_frac: float, seed: int = 0) -> dict[str, Tensor]:
     """Per group (e.g. ``data.model_type``), a seeded permutation cut into ``test_frac`` test,
     ``val_frac`` validation (at least one each) and the rest train; indices sorted."""
+    if not isinstance(groups, Tensor) or groups.dim() != 1:
+        raise ArgumentError("group_split: groups must be a 1-D tensor of group ids")
+    check_number(test_frac, "test_frac", "group_split", 0, 1, open_high=True)
+    check_number(val_frac, "val_frac", "group_split", 0, 1, open_high=True)
+    check_int(seed, "seed", "group_split", 0, MAX_SEED)
     rng = np.random.RandomState(seed)
     out: dict[str, list[int]] = {"train": [], "val": [], "test": []}
     for g in torch.unique(groups).tolist():

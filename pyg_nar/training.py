@@ -36,13 +36,14 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Optional, Union
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch_geometric.data.data import BaseData
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
@@ -52,9 +53,10 @@ from pyg_nar import distributed as D
 from pyg_nar import metrics as M
 from pyg_nar.devices import (AMP_CHOICES, COMPILE_MODES, autocast, compile_model, compile_seconds,
                              grad_scaler, resolve_amp, resolve_device)
-from pyg_nar.errors import DeviceError, TrainingDivergedError, TrainingNote
+from pyg_nar.errors import ArgumentError, DeviceError, TrainingDivergedError, TrainingNote
 from pyg_nar.guards import DivergenceGuard, screen_graphs
 from pyg_nar.losses import BASE_LOSSES, PredictorLoss
+from pyg_nar.utils.arguments import check_arguments, check_int, check_number
 
 __all__ = ["TrainConfig", "FitResult", "fit", "predict", "seed_everything", "param_groups",
            "SELECT_METRICS"]
@@ -116,20 +118,30 @@ class TrainConfig:
         return cls(**{**base, **overrides})
 
     def __post_init__(self):
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        check_arguments(TrainConfig, values, "TrainConfig")  # types, from the annotations
+        for name, lo, hi in (("epochs", 1, 10 ** 7), ("batch_size", 1, 2 ** 31 - 1),
+                             ("eval_every", 1, None), ("eval_batch_size", 1, 2 ** 31 - 1),
+                             ("seed", 0, 2 ** 63 - 1)):
+            check_int(values[name], name, "TrainConfig", lo, hi)
+        check_number(self.lr, "lr", "TrainConfig", 0, None, open_low=True)
+        for name in ("weight_decay", "sr_weight", "ac_weight", "margin"):
+            check_number(values[name], name, "TrainConfig", 0)
+        check_number(self.grad_clip, "grad_clip", "TrainConfig", 0, none=True, open_low=True)
         if self.schedule not in ("linear", "cosine", "constant"):
-            raise ValueError(f"TrainConfig: schedule must be 'linear', 'cosine' or 'constant', "
+            raise ArgumentError(f"TrainConfig: schedule must be 'linear', 'cosine' or 'constant', "
                              f"got {self.schedule!r}")
         if self.loss not in BASE_LOSSES:
-            raise ValueError(f"TrainConfig: unknown loss {self.loss!r} (known: {', '.join(BASE_LOSSES)})")
+            raise ArgumentError(f"TrainConfig: unknown loss {self.loss!r} (known: {', '.join(BASE_LOSSES)})")
         if self.select_metric not in SELECT_METRICS:
-            raise ValueError(f"TrainConfig: unknown select_metric {self.select_metric!r} "
+            raise ArgumentError(f"TrainConfig: unknown select_metric {self.select_metric!r} "
                              f"(known: {', '.join(SELECT_METRICS)})")
         if not 0 <= self.warmup < 1:
-            raise ValueError(f"TrainConfig: warmup is a fraction of the steps in [0, 1), got {self.warmup}")
+            raise ArgumentError(f"TrainConfig: warmup is a fraction of the steps in [0, 1), got {self.warmup}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
-            raise ValueError(f"TrainConfig: ema_decay must be in (0, 1), got {self.ema_decay}")
+            raise ArgumentError(f"TrainConfig: ema_decay must be in (0, 1), got {self.ema_decay}")
         if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("TrainConfig: epochs and batch_size must be positive")
+            raise ArgumentError("TrainConfig: epochs and batch_size must be positive")
         if self.amp == "none":
             self.amp = None
         if self.amp is not None and self.amp not in AMP_CHOICES:
@@ -193,11 +205,16 @@ def _materialize(dataset, what: str) -> list:
     """The graphs of ``dataset`` as a list, each read (and transformed) once."""
     if dataset is None:
         return []
+    if isinstance(dataset, (str, bytes, dict, BaseData)) or not hasattr(dataset, "__iter__"):
+        raise ArgumentError(f"fit: the {what} dataset must be a dataset or a list of graphs, got "
+                            f"{type(dataset).__name__}")
     items = list(dataset) if not hasattr(dataset, "__getitem__") else [dataset[i] for i in range(len(dataset))]
+    if not all(isinstance(g, BaseData) for g in items):
+        raise ArgumentError(f"fit: the {what} dataset must hold graphs (torch_geometric Data)")
     if not items:
-        raise ValueError(f"fit: the {what} dataset is empty")
+        raise ArgumentError(f"fit: the {what} dataset is empty")
     if getattr(items[0], "y", None) is None:
-        raise ValueError(f"fit: the {what} graphs have no 'y' target")
+        raise ArgumentError(f"fit: the {what} graphs have no 'y' target")
     return items
 
 
@@ -243,6 +260,9 @@ def predict(model: nn.Module, data, batch_size: int = 1024, device=None, amp: Op
             process predicts a contiguous share of the graphs and all get all predictions;
             every process must call it. (default: :obj:`False`)
     """
+    check_int(batch_size, "batch_size", "predict", 1, 2 ** 31 - 1)
+    if not isinstance(model, nn.Module):
+        raise ArgumentError(f"predict: model must be a torch.nn.Module, got {type(model).__name__}")
     if device is None:
         device = _model_device(model)
     else:
@@ -275,7 +295,7 @@ def predict(model: nn.Module, data, batch_size: int = 1024, device=None, amp: Op
         with torch.inference_mode():
             out = D.gather_rows(local, sizes)
     elif not outs:
-        raise ValueError("predict: no graphs to predict")
+        raise ArgumentError("predict: no graphs to predict")
     else:
         out = torch.cat(outs)
     return out.cpu()
@@ -296,6 +316,10 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
     precision, and the fix (non-finite targets; fp16's overflow: ``amp="bf16"`` or none; a
     lower ``lr`` or ``grad_clip``). The check costs no extra wait for the device.
     """
+    if not isinstance(model, nn.Module):
+        raise ArgumentError(f"fit: model must be a torch.nn.Module, got {type(model).__name__}")
+    if config is not None and not isinstance(config, TrainConfig):
+        raise ArgumentError(f"fit: config must be a TrainConfig, got {type(config).__name__}")
     config = config or TrainConfig()
     start = time.perf_counter()
     distributed, world, rank = D.is_distributed(), D.world_size(), D.rank()
@@ -320,7 +344,7 @@ def fit(model: nn.Module, train_dataset, val_dataset=None,
     if message:
         note(message)
     if loss_fn.needs_aug and not callable(getattr(model, "forward_augmented", None)):
-        raise ValueError(f"fit: ac_weight > 0 needs a model with a forward_augmented method "
+        raise ArgumentError(f"fit: ac_weight > 0 needs a model with a forward_augmented method "
                          f"(pyg_nar.models.Predictor); {type(model).__name__} has none")
     if distributed and device.type == "cuda":
         model = _sync_batchnorm(model)

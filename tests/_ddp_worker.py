@@ -39,6 +39,8 @@ def main() -> None:
     def audit(event, args):  # every open() for writing, by path
         if event == "open" and isinstance(args[0], str):
             mode, flags = args[1], args[2] or 0
+            if not mode and flags & os.O_EXCL:  # tempfile.mkstemp reserving a name, written next
+                return
             if (mode and any(c in mode for c in "wax+")) or flags & WRITE_FLAGS:
                 written.append(os.path.abspath(args[0]))
 

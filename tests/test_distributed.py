@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -53,7 +54,9 @@ def test_two_gloo_processes_match_one_and_only_rank0_writes(data_root, tmp_path,
     # no file is written twice: rank 1 writes nothing (not the checkpoint, not the processed
     # dataset), rank 0 each file once
     root = str(tmp_path)
-    ours = lambda rec: [p for p in rec["written"] if p.startswith(root) and ".rank" not in p]  # noqa: E731
+    # files are written to a temporary sibling (.NAME.XXXXXXXX.partial) and renamed into place
+    final = lambda p: re.sub(r"/\.([^/]+)\.[A-Za-z0-9_]{8}\.partial(?=/|$)", r"/\1", p)  # noqa: E731
+    ours = lambda rec: [final(p) for p in rec["written"] if p.startswith(root) and ".rank" not in p]  # noqa: E731
     assert ours(two[1]) == []
     written0 = ours(two[0])
     assert len(written0) == len(set(written0))

@@ -8,7 +8,7 @@ import torch
 from torch_geometric.data import Data
 
 from pyg_nar.data import arch_data
-from pyg_nar.datasets.base import BenchmarkDataset
+from pyg_nar.datasets.base import LATENCY_RANGE_MS, BenchmarkDataset
 from pyg_nar.datasets.help_latency import (HELP_LATENCY_FILES, check_device, help_devices,
                                             load_help_latencies)
 from pyg_nar.datasets.paths import data_root
@@ -122,6 +122,9 @@ class FBNet(BenchmarkDataset):
         lat = table.latency[self.device]
         self._save_graphs([fbnet_graph(ops, float(y), i, self.setting)
                            for i, (ops, y) in enumerate(zip(table.archs, lat))])
+
+    def label_range(self) -> tuple[float, float, bool]:
+        return 0.0, LATENCY_RANGE_MS[1], True  # milliseconds, as load_help_latencies checks
 
     @property
     def arch_strs(self) -> list[str]:

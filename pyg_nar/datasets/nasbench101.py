@@ -1,6 +1,7 @@
 """NAS-Bench-101 (Ying et al., ICML 2019): cells with operations on nodes, up to 7 nodes."""
 from __future__ import annotations
 
+import json
 import os.path as osp
 from typing import Callable
 
@@ -9,7 +10,7 @@ import torch
 from torch_geometric.data import Data
 
 from pyg_nar.data import ArchitectureError, arch_data, op_indices
-from pyg_nar.datasets.base import BenchmarkDataset, DataFileError, read_json
+from pyg_nar.datasets.base import BenchmarkDataset, DataFileError, check_label, read_json
 from pyg_nar.datasets.paths import NB101_FILE
 
 __all__ = ["NASBench101", "nb101_cell_graph", "NB101_VOCAB", "json_records"]
@@ -119,7 +120,7 @@ class NASBench101(BenchmarkDataset):
         path = self.raw_paths[0]
         if path.endswith(".tfrecord"):
             return self._process_tfrecord(path)
-        graphs = []
+        graphs, labels, seen = [], [], {}
         for k, (where, rec) in enumerate(json_records(path, what="cell record")):
             adj = next((rec[a] for a in _ADJ_KEYS if a in rec), None)
             ops = next((rec[a] for a in _OPS_KEYS if a in rec), None)
@@ -128,18 +129,32 @@ class NASBench101(BenchmarkDataset):
                                     f"operations ({'/'.join(_OPS_KEYS)})")
             if self.target not in rec:
                 raise DataFileError(f"{where}: no field {self.target!r}")
+            value = rec[self.target]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise DataFileError(f"{where}: {self.target} is not a number: {str(value)[:40]!r}")
+            labels.append(check_label(float(value), where, self.target, 0.0, 100.0,
+                                      "accuracy, a fraction or a percent"))
+            if not isinstance(ops, list) or not all(isinstance(o, str) for o in ops):
+                raise DataFileError(f"{where}: the operations must be a list of names")
             try:
-                y = float(rec[self.target])
-            except (TypeError, ValueError):
-                raise DataFileError(f"{where}: {self.target} is not a number: {rec[self.target]!r}") from None
-            try:
-                graphs.append(nb101_cell_graph(adj, list(ops), y, k, where))
-            except ArchitectureError as e:
-                raise DataFileError(str(e)) from None
-        if graphs and max(float(g.y) for g in graphs) > 1:  # percent -> fraction
-            for g in graphs:
-                g.y = g.y / 100.0
+                graphs.append(nb101_cell_graph(adj, list(ops), None, k, where))
+            except (ValueError, TypeError) as e:  # ArchitectureError, or a ragged adjacency
+                raise DataFileError(str(e) if isinstance(e, ArchitectureError)
+                                    else f"{where}: the adjacency is not a square 0/1 matrix") from None
+            spec = json.dumps([adj, ops])
+            if spec in seen:
+                raise DataFileError(f"{where}: duplicate cell (the same as record {seen[spec]})")
+            seen[spec] = k
+        # one unit for the whole file: percent if any value exceeds 1, else fractions
+        scale = 100.0 if labels and max(labels) > 1 else 1.0
+        for g, y in zip(graphs, labels):
+            g.y = torch.tensor([y], dtype=torch.float)
+            if scale != 1.0:
+                g.y = g.y / scale
         self._save_graphs(graphs)
+
+    def label_range(self) -> tuple[float, float, bool]:
+        return 0.0, 1.0, False  # accuracy as a fraction
 
     def _process_tfrecord(self, path: str):
         from pyg_nar.datasets.tfrecord import read_nasbench101_tfrecord

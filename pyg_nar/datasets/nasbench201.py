@@ -1,6 +1,7 @@
 """NAS-Bench-201 (Dong & Yang, ICLR 2020): all 15,625 cells as 8-node operation-on-node DAGs."""
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -8,9 +9,11 @@ import torch
 from torch_geometric.data import Data
 
 from pyg_nar.data import ArchitectureError, arch_data, op_indices
-from pyg_nar.datasets.base import BenchmarkDataset, DataFileError, parse_float, read_csv_rows
+from pyg_nar.datasets.base import (BenchmarkDataset, DataFileError, check_label, parse_float,
+                                   read_csv_rows)
 from pyg_nar.datasets.paths import (NB201_ACCURACY_FILE, NB201_LATENCY_FILE, NB201_NASLIB_FILE,
                                     NB201_TARGETS, nb201_files)
+from pyg_nar.errors import ArgumentError
 from pyg_nar.spaces.nasbench201 import NB201_OPS, parse_arch_str
 
 __all__ = ["NASBench201", "NASBench201Latency", "nb201_cell_graph", "NB201_OPS", "NB201_EDGES"]
@@ -31,6 +34,17 @@ def nb201_cell_graph(arch_str: str, y: float | None = None, arch_id: int | None 
     ops = ["input", *parse_arch_str(arch_str), "output"]
     return arch_data(op_indices(ops, NB201_VOCAB, arch_str), NB201_EDGES, y, name=arch_str,
                      arch_id=arch_id, arch_str=arch_str)
+
+
+def _parse_index(value: str, path: str, line: int, column: str) -> int:
+    try:
+        i = int(value)
+    except ValueError:
+        raise DataFileError(f"{path}, line {line}: {column} {value!r} is not an integer") from None
+    if i < 0 or i >= 2 ** 63:
+        raise DataFileError(f"{path}, line {line}: {column} {i} is "
+                            f"{'negative' if i < 0 else 'too large for an int64'}")
+    return i
 
 
 class NASBench201(BenchmarkDataset):
@@ -70,7 +84,7 @@ class NASBench201(BenchmarkDataset):
                  transform: Callable | None = None, pre_transform: Callable | None = None,
                  pre_filter: Callable | None = None, force_reload: bool = False):
         if target not in self.TARGETS:
-            raise ValueError(f"NASBench201: unknown target {target!r}; choose one of {', '.join(self.TARGETS)}")
+            raise ArgumentError(f"NASBench201: unknown target {target!r}; choose one of {', '.join(self.TARGETS)}")
         self.target = target
         super().__init__(root, raw_dir, transform, pre_transform, pre_filter, force_reload)
 
@@ -84,13 +98,17 @@ class NASBench201(BenchmarkDataset):
     def read_cells(self) -> tuple[list[int], list[str]]:
         """NB201 indices and arch strings, in file order."""
         path = self.raw_paths[0]
-        ids, strs = [], []
+        ids, strs, seen_id, seen_arch = [], [], {}, {}
         for line, row in read_csv_rows(path, ["index", "arch_str"]):
-            try:
-                ids.append(int(row["index"]))
-            except ValueError:
-                raise DataFileError(f"{path}, line {line}: index {row['index']!r} is not an integer") from None
-            strs.append(row["arch_str"])
+            i = _parse_index(row["index"], path, line, "index")
+            arch = row["arch_str"]
+            for seen, key, what in ((seen_id, i, "index"), (seen_arch, arch, "arch_str")):
+                if key in seen:
+                    raise DataFileError(f"{path}, line {line}: duplicate {what} {str(key)[:80]!r} "
+                                        f"(first on line {seen[key]})")
+                seen[key] = line
+            ids.append(i)
+            strs.append(arch)
         return ids, strs
 
     def read_labels(self, ids: list[int], strs: list[str]) -> np.ndarray:
@@ -98,9 +116,15 @@ class NASBench201(BenchmarkDataset):
         label_file, column = self.TARGETS[self.target]
         path = self.raw_paths[self.raw_file_names.index(label_file)]
         id_col = "index" if label_file == self.ACCURACY_FILE else "nb201_index"
-        by_id = {}
+        by_id, lines = {}, {}
         for line, row in read_csv_rows(path, [id_col, "arch_str", column]):
-            by_id[int(row[id_col])] = (row["arch_str"], parse_float(row[column], path, line, column))
+            i = _parse_index(row[id_col], path, line, id_col)
+            if i in by_id:
+                raise DataFileError(f"{path}, line {line}: duplicate {id_col} {i} (first on line "
+                                    f"{lines[i]})")
+            value = check_label(parse_float(row[column], path, line, column), f"{path}, line {line}",
+                                column, 0.0, 100.0, "accuracy in percent")
+            by_id[i], lines[i] = (row["arch_str"], value), line
         out = np.empty(len(ids))
         for k, (i, s) in enumerate(zip(ids, strs)):
             if i not in by_id:
@@ -121,6 +145,9 @@ class NASBench201(BenchmarkDataset):
                 raise DataFileError(f"{self.raw_paths[0]}, line {line}: {e}") from None
         self._save_graphs(graphs)
 
+    def label_range(self) -> tuple[float, float, bool]:
+        return 0.0, 1.0, False  # accuracy as a fraction
+
     @property
     def arch_strs(self) -> list[str]:
         """Official arch strings of the cells, in dataset order."""
@@ -140,6 +167,8 @@ class NASBench201Latency(NASBench201):
 
     name = "nasbench201_latency"
     LATENCY_FILE = NB201_LATENCY_FILE
+    #: the largest array read from the ``.npz`` (the real ones are 125 kB)
+    MAX_ARRAY_BYTES = 2 ** 28
 
     def __init__(self, root: str, device: str = "titan_rtx_256", raw_dir: str | None = None,
                  transform: Callable | None = None, pre_transform: Callable | None = None,
@@ -159,27 +188,41 @@ class NASBench201Latency(NASBench201):
     @classmethod
     def devices(cls, raw_dir: str | None = None) -> list[str]:
         """Device names available in the latency file."""
-        import os.path as osp
-        from pyg_nar.datasets.paths import data_root
-        with np.load(osp.join(raw_dir or data_root(), cls.LATENCY_FILE)) as z:
-            return [k[4:] for k in z.files if k.startswith("lat_")]
+        from pyg_nar.datasets.help_latency import help_devices
+
+        return help_devices("nasbench201", raw_dir)
 
     def read_labels(self, ids: list[int], strs: list[str]) -> np.ndarray:
         path = self.raw_paths[1]
-        try:
-            z = np.load(path)
-        except (OSError, ValueError) as e:
-            raise DataFileError(f"{path}: cannot be read as .npz ({e})") from None
-        with z:
+        from pyg_nar.datasets.help_latency import open_npz
+
+        with open_npz(path) as z:
             key = f"lat_{self.device}"
             if key not in z.files:
                 known = ", ".join(k[4:] for k in z.files if k.startswith("lat_"))
-                raise ValueError(f"NASBench201Latency: unknown device {self.device!r}; known: {known}")
-            lat, index, arch = z[key].astype(np.float64), z["index"], z["arch_str"]
-        pos = {int(i): k for k, i in enumerate(index)}
+                raise ArgumentError(f"NASBench201Latency: unknown device {self.device!r}; known: {known}")
+            for name in (key, "index", "arch_str"):
+                if name not in z.files or z.zip.getinfo(f"{name}.npy").file_size > self.MAX_ARRAY_BYTES:
+                    raise DataFileError(f"{path}: no array {name!r} of at most "
+                                        f"{self.MAX_ARRAY_BYTES} bytes")
+            try:
+                lat, index, arch = z[key].astype(np.float64), z["index"], z["arch_str"]
+            except Exception as e:  # noqa: BLE001  (a damaged archive raises many kinds)
+                raise DataFileError(f"{path}: cannot be read as .npz ({type(e).__name__}: {e})") from None
+        if lat.ndim != 1 or lat.shape != index.shape or index.shape != arch.shape:
+            raise DataFileError(f"{path}: {key}, index and arch_str must be 1-D arrays of one length")
+        pos = {}
+        for k, i in enumerate(index.tolist()):
+            if i in pos:
+                raise DataFileError(f"{path}: duplicate NB201 index {i} (entries {pos[i]} and {k})")
+            pos[i] = k
         out = np.empty(len(ids))
         for k, (i, s) in enumerate(zip(ids, strs)):
             if i not in pos or str(arch[pos[i]]) != s:
                 raise DataFileError(f"{path}: NB201 index {i} ({s}) is missing or has another arch string")
-            out[k] = lat[pos[i]]
+            out[k] = check_label(float(lat[pos[i]]), f"{path}, {key}[{pos[i]}] (NB201 index {i})",
+                                 "latency", 0.0, math.inf, "milliseconds", open_low=True)
         return out
+
+    def label_range(self) -> tuple[float, float, bool]:
+        return 0.0, math.inf, True  # milliseconds

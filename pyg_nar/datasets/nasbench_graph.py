@@ -1,13 +1,16 @@
 """NAS-Bench-Graph (Qin et al., NeurIPS 2022 D&B): GNN architectures on 9 graph datasets."""
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 from torch_geometric.data import Data
 
 from pyg_nar.data import ArchitectureError, arch_data, op_indices
-from pyg_nar.datasets.base import BenchmarkDataset, DataFileError, parse_float, read_csv_rows
+from pyg_nar.datasets.base import (BenchmarkDataset, DataFileError, check_label, parse_float,
+                                   read_csv_rows)
 from pyg_nar.datasets.paths import NASBENCH_GRAPH_DATASETS, nasbench_graph_file
+from pyg_nar.errors import ArgumentError
 
 __all__ = ["NASBenchGraph", "nasbench_graph_arch", "NASBENCH_GRAPH_VOCAB"]
 
@@ -56,15 +59,18 @@ class NASBenchGraph(BenchmarkDataset):
     op_vocab = NASBENCH_GRAPH_VOCAB
     DATASETS = NASBENCH_GRAPH_DATASETS
     TARGETS = ("test_perf", "valid_perf", "latency", "params")
+    #: what each target holds, as the file stores it
+    UNITS = {"test_perf": "a fraction in [0, 1]", "valid_perf": "a fraction in [0, 1]",
+             "latency": "seconds, as stored", "params": "millions, as stored"}
 
     def __init__(self, root: str, dataset: str = "cora", target: str = "test_perf",
                  raw_dir: str | None = None, transform: Callable | None = None,
                  pre_transform: Callable | None = None, pre_filter: Callable | None = None,
                  force_reload: bool = False):
         if dataset not in self.DATASETS:
-            raise ValueError(f"NASBenchGraph: unknown dataset {dataset!r}; choose one of {', '.join(self.DATASETS)}")
+            raise ArgumentError(f"NASBenchGraph: unknown dataset {dataset!r}; choose one of {', '.join(self.DATASETS)}")
         if target not in self.TARGETS:
-            raise ValueError(f"NASBenchGraph: unknown target {target!r}; choose one of {', '.join(self.TARGETS)}")
+            raise ArgumentError(f"NASBenchGraph: unknown target {target!r}; choose one of {', '.join(self.TARGETS)}")
         self.dataset, self.target = dataset, target
         self.name = f"nasbench_graph_{dataset}"
         super().__init__(root, raw_dir, transform, pre_transform, pre_filter, force_reload)
@@ -79,17 +85,30 @@ class NASBenchGraph(BenchmarkDataset):
     def process(self):
         path = self.raw_paths[0]
         cols = ["hash"] + [f"link{i}" for i in range(4)] + [f"op{i}" for i in range(4)] + [self.target]
-        graphs = []
+        graphs, seen_key, seen_arch = [], {}, {}
+        low, high, open_low = self.label_range()
         for line, row in read_csv_rows(path, cols):
             try:
                 links = [int(row[f"link{i}"]) for i in range(4)]
                 key = int(row["hash"])
             except ValueError:
                 raise DataFileError(f"{path}, line {line}: hash and links must be integers") from None
-            y = parse_float(row[self.target], path, line, self.target)
+            arch = (*links, *(row[f"op{i}"] for i in range(4)))
+            for seen, k, what in ((seen_key, key, f"hash {key}"), (seen_arch, arch, "architecture")):
+                if k in seen:
+                    raise DataFileError(f"{path}, line {line}: duplicate {what} (first on line {seen[k]})")
+                seen[k] = line
+            y = check_label(parse_float(row[self.target], path, line, self.target),
+                            f"{path}, line {line}", self.target, low, high, self.UNITS[self.target],
+                            open_low)
             try:
                 graphs.append(nasbench_graph_arch(links, [row[f"op{i}"] for i in range(4)], y, key,
                                                   f"{path}, line {line}"))
             except ArchitectureError as e:
                 raise DataFileError(str(e)) from None
         self._save_graphs(graphs)
+
+    def label_range(self) -> tuple[float, float, bool]:
+        if self.target in ("test_perf", "valid_perf"):
+            return 0.0, 1.0, False
+        return 0.0, math.inf, self.target == "latency"  # a latency is positive, params >= 0

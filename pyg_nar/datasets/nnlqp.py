@@ -15,14 +15,17 @@ with ``y`` = latency in ms, ``arch_id`` = GraphID, ``model_type`` ``[1]`` (index
 from __future__ import annotations
 
 import json
+import os
 import os.path as osp
 from typing import Callable, Iterable
 
 import torch
 
-from pyg_nar.datasets.base import BenchmarkDataset
+from pyg_nar.datasets.base import LATENCY_RANGE_MS, BenchmarkDataset, check_label
+from pyg_nar.errors import ArgumentError, DataFileError
 from pyg_nar.networks.onnx_graph import from_onnx
 from pyg_nar.networks.vocab import GRAPH_FORMAT_VERSION, ONNX_OP_VOCAB_VERSION, onnx_op_vocab
+from pyg_nar.utils.arguments import MAX_BATCH_SIZE, check_int
 
 __all__ = ["NNLQP", "read_gt", "read_input_shapes", "SHAPES_FILE"]
 
@@ -51,30 +54,81 @@ def read_input_shapes(root: str) -> dict[str, dict[str, list[int]]]:
     return data
 
 
+GT_FIELDS = "GraphID OnnxPath BatchSize Latency(ms) ModelType PlatformId [Stage]"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _gt_int(text: str, what: str, where: str, low: int, high: int) -> int:
+    try:
+        value = int(text) if text.isascii() else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise DataFileError(f"{where}: {what} must be an integer, got {text[:40]!r}")
+    if not low <= value <= high:
+        raise DataFileError(f"{where}: {what} is {value}, outside [{low}, {high}]")
+    return value
+
+
 def read_gt(path: str) -> list[dict]:
     """Parse an NNLQP ``gt.txt``: ``GraphID OnnxPath BatchSize Latency(ms) ModelType PlatformId
-    [Stage]`` per line (whitespace-separated; blank lines and ``#`` comments skipped).
-    Paths are relative to the folder of ``gt.txt``. A malformed line is a ``ValueError``
-    naming the file and line."""
-    rows = []
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts or parts[0].startswith("#"):
-                continue
-            if len(parts) < 6:
-                raise ValueError(
-                    f"{path}:{lineno}: expected 'GraphID OnnxPath BatchSize Latency(ms) ModelType "
-                    f"PlatformId [Stage]', got {line.strip()!r}")
-            try:
-                rows.append({"graph_id": int(parts[0]), "onnx_path": parts[1],
-                             "batch_size": int(parts[2]), "latency_ms": float(parts[3]),
-                             "model_type": parts[4], "platform": parts[5],
-                             "stage": parts[6] if len(parts) > 6 else None})
-            except ValueError as e:
-                if not rows and lineno == 1:  # a header line
-                    continue
-                raise ValueError(f"{path}:{lineno}: {e} in {line.strip()!r}") from None
+    [Stage]`` per line (whitespace-separated; blank lines and ``#`` comments skipped; UTF-8,
+    a byte-order mark allowed). Paths are relative to the folder of ``gt.txt``.
+
+    The first line that is neither blank nor a comment may be a header, recognised as such
+    only if none of its GraphID, BatchSize and Latency fields is a number. Every other line
+    is checked: a non-negative integer GraphID, a BatchSize in ``1 ..``
+    :data:`~pyg_nar.utils.arguments.MAX_BATCH_SIZE`, a latency in milliseconds within
+    :data:`~pyg_nar.datasets.base.LATENCY_RANGE_MS` (no NaN, infinity, zero or negative
+    value), and no second line measuring the same file at the same batch size on the same
+    platform. Anything else is a
+    :class:`~pyg_nar.errors.DataFileError` naming the file and line. Each row holds
+    ``graph_id``, ``onnx_path``, ``batch_size``, ``latency_ms``, ``model_type``, ``platform``,
+    ``stage`` (``None`` without the 7th column) and ``line``.
+    """
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise DataFileError(f"{path}: cannot be read ({e.strerror or e})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise DataFileError(f"{path}:{line}: not UTF-8 text (byte {e.start}: {raw[e.start:e.start + 1]!r})") from None
+    rows, seen, first = [], {}, True
+    for lineno, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        header, first = first and not any(_is_number(parts[k]) for k in (0, 2, 3) if k < len(parts)), False
+        if header:
+            continue
+        where = f"{path}:{lineno}"
+        if not 6 <= len(parts) <= 7:
+            raise DataFileError(f"{where}: expected '{GT_FIELDS}', got {line.strip()[:120]!r}")
+        graph_id = _gt_int(parts[0], "GraphID", where, 0, 2 ** 63 - 1)
+        batch_size = _gt_int(parts[2], "BatchSize", where, 1, MAX_BATCH_SIZE)
+        if not _is_number(parts[3]):
+            raise DataFileError(f"{where}: Latency(ms) must be a number, got {parts[3][:40]!r}")
+        latency = check_label(float(parts[3]), where, "Latency(ms)", *LATENCY_RANGE_MS, "milliseconds")
+        key = (parts[1], batch_size, parts[5])
+        if key in seen:
+            raise DataFileError(f"{where}: {parts[1]} at batch size {batch_size} on platform "
+                                f"{parts[5]} is measured again (first on line {seen[key]})")
+        seen[key] = lineno
+        rows.append({"graph_id": graph_id, "onnx_path": parts[1], "batch_size": batch_size,
+                     "latency_ms": latency, "model_type": parts[4], "platform": parts[5],
+                     "stage": parts[6] if len(parts) > 6 else None, "line": lineno})
     return rows
 
 
@@ -101,10 +155,11 @@ class NNLQP(BenchmarkDataset):
     name in ``gt.txt``, filtered or not, so indices agree across filtered views), ``stages``
     (the optional 7th column of each kept line, before ``pre_filter``, or ``None``).
 
-    Processed files are fingerprinted as every :class:`BenchmarkDataset`'s: by ``gt.txt``, the
-    filters, the vocabulary and graph-format versions of :mod:`pyg_nar.networks.vocab` and the
-    ``pre_transform``: they are reused while those stay the same and rebuilt when ``gt.txt``
-    changes.
+    Processed files are fingerprinted as every :class:`BenchmarkDataset`'s: by the contents of
+    ``gt.txt`` and of every ONNX file it lists, the filters, the vocabulary and graph-format
+    versions of :mod:`pyg_nar.networks.vocab` and the ``pre_transform``: they are reused while
+    those stay the same and rebuilt when ``gt.txt`` or an ONNX file changes. ``gt.txt`` is
+    checked line by line (:func:`read_gt`), and every ONNX file it lists must exist.
     """
 
     def __init__(self, root: str, model_types: Iterable[str] | None = None,
@@ -112,10 +167,21 @@ class NNLQP(BenchmarkDataset):
                  transform: Callable | None = None, pre_transform: Callable | None = None,
                  pre_filter: Callable | None = None, force_reload: bool = False,
                  num_workers: int = 1):
+        where = "NNLQP"
+        if not isinstance(root, (str, os.PathLike)):
+            raise ArgumentError(f"{where}: root must be a folder path, got {type(root).__name__}")
+        if not isinstance(gt_file, str) or osp.basename(gt_file) != gt_file or not gt_file:
+            raise ArgumentError(f"{where}: gt_file must be a file name in root, got {gt_file!r}")
+        for name, value in (("model_types", model_types), ("platforms", platforms)):
+            if value is not None and (isinstance(value, (str, bytes)) or not all(
+                    isinstance(v, (str, int)) and not isinstance(v, bool) for v in value)):
+                raise ArgumentError(f"{where}: {name} must be a list of names, got {value!r}")
+        check_int(num_workers, "num_workers", where, 1, 1024)
+        root = os.fspath(root)
         self.gt_file = gt_file
         self.name = f"nnlqp_{osp.splitext(gt_file)[0]}"
-        self.num_workers = int(num_workers)
-        self.model_type_filter = sorted(model_types) if model_types is not None else None
+        self.num_workers = num_workers
+        self.model_type_filter = sorted(str(m) for m in model_types) if model_types is not None else None
         self.platform_filter = sorted(str(p) for p in platforms) if platforms is not None else None
         gt_path = osp.join(osp.expanduser(root), gt_file)
         if not osp.isfile(gt_path):
@@ -127,11 +193,19 @@ class NNLQP(BenchmarkDataset):
         # names index over the whole file, so filtered views (leave-one-family-out) agree
         self.model_types = sorted({r["model_type"] for r in all_rows})
         self.platforms = sorted({r["platform"] for r in all_rows},
-                                key=lambda p: (0, int(p), "") if p.isdigit() else (1, 0, p))
+                                key=lambda p: (0, int(p), "") if p.isascii() and p.isdigit() else (1, 0, p))
         self.rows = [r for r in all_rows if self._keep(r)]
+        if not all_rows:
+            raise DataFileError(f"{gt_path}: no measurements (every line is blank, a comment or "
+                                f"a header)")
         if not self.rows:
-            raise ValueError(f"{gt_path}: no line matches model_types={self.model_type_filter} "
-                             f"platforms={self.platform_filter}")
+            raise ArgumentError(f"{gt_path}: no line matches model_types={self.model_type_filter} "
+                                f"platforms={self.platform_filter}")
+        root_dir = osp.expanduser(root)
+        for r in self.rows:
+            if not osp.isfile(osp.join(root_dir, r["onnx_path"])):
+                raise DataFileError(f"{gt_path}:{r['line']}: {r['onnx_path']} is not a file "
+                                    f"(paths are relative to {root_dir})")
         stages = [r["stage"] for r in self.rows]
         self.stages = stages if any(s is not None for s in stages) else None
         self.op_vocab = onnx_op_vocab()
@@ -147,6 +221,10 @@ class NNLQP(BenchmarkDataset):
     @property
     def raw_file_names(self) -> list[str]:
         return [self.gt_file]
+
+    def fingerprint_paths(self) -> list[str]:
+        """``gt.txt`` and every ONNX file a kept line names: replacing a file rebuilds."""
+        return [*self.raw_paths, *sorted({osp.join(self.raw_dir, r["onnx_path"]) for r in self.rows})]
 
     def options(self) -> str:
         opts = {"model_types": self.model_type_filter, "platforms": self.platform_filter,
@@ -180,6 +258,9 @@ class NNLQP(BenchmarkDataset):
             data.platform = torch.tensor([pf[row["platform"]]], dtype=torch.long)
             data_list.append(data)
         self._save_graphs(data_list)
+
+    def label_range(self) -> tuple[float, float, bool]:
+        return 0.0, LATENCY_RANGE_MS[1], True  # milliseconds, positive in float32
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({len(self)}, model_types={self.model_types})"

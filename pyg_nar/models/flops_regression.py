@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 from torch_geometric.loader import DataLoader
 
-from pyg_nar.errors import FieldError
+from pyg_nar.errors import ArgumentError, FieldError
 from pyg_nar.models.base import Predictor
 from pyg_nar.models.common import node_graph_index, require_field
 from pyg_nar.models.registry import register_model
@@ -84,16 +84,16 @@ class FLOPsRegression(Predictor):
             flops.append(self._flops(batch, num_graphs))
             ys.append(require_field(batch, "y", "FLOPsRegression").view(-1).to(torch.float64))
         if not flops:
-            raise ValueError("FLOPsRegression.fit: the dataset is empty")
+            raise ArgumentError("FLOPsRegression.fit: the dataset is empty")
         f, y = torch.cat(flops), torch.cat(ys)
         if f.numel() < 2:
-            raise ValueError("FLOPsRegression.fit: needs at least 2 graphs")
+            raise ArgumentError("FLOPsRegression.fit: needs at least 2 graphs")
         if bool((y <= 0).any()):
-            raise ValueError("FLOPsRegression.fit: a target latency is <= 0")
+            raise ArgumentError("FLOPsRegression.fit: a target latency is <= 0")
         if self.space == "log":
             if bool((f <= 0).any()):
                 k = int((f <= 0).nonzero()[0])
-                raise ValueError(f"FLOPsRegression.fit: graph {k} has FLOPs {float(f[k])} <= 0, "
+                raise ArgumentError(f"FLOPsRegression.fit: graph {k} has FLOPs {float(f[k])} <= 0, "
                                  f"which has no logarithm; use space='linear'")
             design = torch.stack([f.log(), torch.ones_like(f)], dim=1)
             target = y.log()

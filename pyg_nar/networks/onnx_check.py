@@ -299,3 +299,6 @@ def run_checker(model, name: str) -> None:
     except onnx.checker.ValidationError as e:
         text = " ".join(str(e).split())
         raise OnnxGraphError(f"{name}: onnx.checker rejects the model: {text}") from None
+    except UnicodeDecodeError as e:  # a name or string attribute that is not UTF-8
+        raise OnnxGraphError(f"{name}: onnx.checker rejects the model: a string that is not "
+                             f"UTF-8 (byte {e.start} of {e.object[:40]!r})") from None

@@ -2,9 +2,14 @@
 :func:`compare_searches`."""
 from __future__ import annotations
 
+import os
+import os.path as osp
 from typing import Callable
 
 import numpy as np
+
+from pyg_nar.errors import ArgumentError, OutputExistsError
+from pyg_nar.utils.files import check_creatable
 
 from pyg_nar.search.algorithms import predictor_guided_evolution, random_search, regularized_evolution
 from pyg_nar.search.oracle import BenchmarkOracle
@@ -61,6 +66,13 @@ def compare_searches(budget: int = 100, seeds: int = 5, cache: str = "data", plo
     import torch
 
     from pyg_nar.datasets import NASBench201
+
+    if plot is not None:  # checked before the search, not after it
+        if not isinstance(plot, (str, os.PathLike)):
+            raise ArgumentError(f"compare_searches: plot must be a file path, got {type(plot).__name__}")
+        if osp.lexists(plot):
+            raise OutputExistsError(f"{plot}: exists; the plot never replaces a file, choose another one")
+        check_creatable(plot, "plot file")
 
     if predictor == "narformer":
         factory = narformer_predictor(epochs=epochs, device=device, amp=amp, compile=compile)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pyg_nar.utils.files import write_atomic
+
 __all__ = ["plot_trajectories"]
 
 
@@ -39,5 +41,5 @@ def plot_trajectories(curves: dict, optimum: float, path: str, title: str = "") 
         ax.set_title(title)
     ax.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)

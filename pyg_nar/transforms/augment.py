@@ -8,6 +8,7 @@ from torch_geometric.transforms import BaseTransform
 from pyg_nar.data import renumber_nodes
 from pyg_nar.transforms._common import arch_name, edge_arrays, num_nodes_of
 from pyg_nar.transforms.tokenize import Tokenize
+from pyg_nar.utils.arguments import check_int
 from pyg_nar.utils.dag import random_order, random_topological_order
 
 __all__ = ["FlowConsistentPair", "FlowConsistentShuffle", "random_topological_order"]
@@ -47,8 +48,8 @@ class FlowConsistentShuffle(BaseTransform):
     """
 
     def __init__(self, seed: int | None = None):
-        self.seed = seed
-        self.generator = None if seed is None else torch.Generator().manual_seed(int(seed))
+        self.seed = check_int(seed, "seed", "FlowConsistentShuffle", -2 ** 63, 2 ** 64 - 1, none=True)
+        self.generator = None if seed is None else torch.Generator().manual_seed(seed)
 
     def forward(self, data: Data) -> Data:
         name = arch_name(data)

@@ -16,6 +16,7 @@ from torch_geometric.transforms import BaseTransform
 
 from pyg_nar.data import ArchitectureError
 from pyg_nar.transforms._common import arch_name, edge_arrays, num_nodes_of
+from pyg_nar.utils.arguments import check_int
 
 __all__ = ["END_POSITION", "ROOT_SOURCE", "Tokenize", "sinusoid_encoding", "sinusoid_frequencies"]
 
@@ -106,14 +107,15 @@ class Tokenize(BaseTransform):
             (default: ``num_freqs``).
     """
 
+    #: the most frequencies of any encoding (the papers use 16 to 48)
+    MAX_FREQS = 1024
     #: bytes of position parts :meth:`_position_parts` keeps (the cache is emptied beyond)
     POSITION_CACHE_BYTES = 16 * 2 ** 20
 
     def __init__(self, num_freqs: int = 32, depth_freqs: int = 48, attr_freqs: int | None = None):
         for name, v in (("num_freqs", num_freqs), ("depth_freqs", depth_freqs),
                         ("attr_freqs", attr_freqs)):
-            if v is not None and (not isinstance(v, int) or v < 1):
-                raise ValueError(f"Tokenize: {name} must be a positive integer, got {v!r}")
+            check_int(v, name, "Tokenize", 1, self.MAX_FREQS, none=name == "attr_freqs")
         self.num_freqs = num_freqs
         self.depth_freqs = depth_freqs
         self.attr_freqs = num_freqs if attr_freqs is None else attr_freqs

@@ -8,9 +8,10 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
-from pyg_nar.errors import FieldError
+from pyg_nar.errors import ArgumentError, FieldError
 from pyg_nar.transforms._common import arch_name, num_nodes_of
 from pyg_nar.transforms.tokenize import sinusoid_encoding
+from pyg_nar.utils.arguments import check_int
 
 __all__ = ["TokenizeV2", "transformer_sinusoid"]
 
@@ -64,10 +65,14 @@ class TokenizeV2(BaseTransform):
         - **output:** adds ``tokens`` :math:`[N, D]` float32
     """
 
+    #: the largest operation vocabulary (ONNX has a few hundred operators)
+    MAX_OPS = 2 ** 16
+
     def __init__(self, network_features: bool = False, num_ops: int | None = None):
         if network_features and (not isinstance(num_ops, int) or num_ops < 1):
-            raise ValueError(f"TokenizeV2: network_features=True needs num_ops, the size of the "
+            raise ArgumentError(f"TokenizeV2: network_features=True needs num_ops, the size of the "
                              f"operation vocabulary, got {num_ops!r}")
+        check_int(num_ops, "num_ops", "TokenizeV2", 1, self.MAX_OPS, none=True)
         self.network_features = bool(network_features)
         self.num_ops = num_ops
 

@@ -91,7 +91,9 @@ def test_a_checkpoint_folder_of_the_old_layout_loads(tmp_path):
     old_state = _old_layout(model.state_dict(), NARFormerV2.LEGACY_KEYS)
     assert "head.6.weight" in old_state and "layer_weights.2.bias" in old_state
     torch.save(old_state, folder / "model.pt")
-    torch.save(Compose([SymmetricAdjacency(), NodeDegree()]), folder / "transform.pt")
+    old_transform = Compose([SymmetricAdjacency(), NodeDegree()])
+    torch.save(old_transform, folder / "transform.pt")  # never opened: rebuilt from transform.txt
+    (folder / "transform.txt").write_text(repr(old_transform) + "\n")
     loaded, transform, info = load_checkpoint(str(folder))
     assert info["config"]["output"] == "identity" and loaded.config["output"] == "linear"
     assert isinstance(transform.transforms[-1], TokenizeV2)  # completed by upgrade_transform
