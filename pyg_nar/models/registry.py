@@ -9,6 +9,8 @@ from typing import Any
 
 import torch
 
+from pyg_nar.errors import ArgumentError
+
 __all__ = ["MODELS", "register_model", "model_class", "jsonable"]
 
 #: Predictor classes by name (filled by :func:`register_model`).
@@ -57,8 +59,8 @@ def register_model(cls: type) -> type:
     def __init__(self, *args, **kwargs):
         try:
             bound = signature.bind(self, *args, **kwargs)
-        except TypeError as e:
-            raise TypeError(f"{cls.__name__}: {e}") from None
+        except TypeError as e:  # a named error (also a TypeError): pipeline.train(model_kwargs=...)
+            raise ArgumentError(f"{cls.__name__}: {e}") from None
         bound.apply_defaults()
         arguments = dict(list(bound.arguments.items())[1:])  # without self
         if resolve is not None:

@@ -47,6 +47,7 @@ import numpy as np
 
 from pyg_nar.datasets.nnlqp import SHAPES_FILE, read_gt, read_input_shapes
 from pyg_nar.errors import OnnxGraphError, PipelineError
+from pyg_nar.utils.arguments import check_int, check_number
 from pyg_nar.networks import zoo
 from pyg_nar.networks.onnx_graph import (floating_types, input_shapes_for, input_shapes_of,
                                          load_onnx, set_batch_size, strip_weights)
@@ -106,6 +107,12 @@ class MeasureProtocol:
     clock: str = "wall"
 
     def __post_init__(self):
+        # types and finiteness first (an infinite round count never ends), ranges below
+        for name in ("rounds", "min_runs", "max_runs", "max_rounds", "cpu"):
+            check_int(getattr(self, name), name, "MeasureProtocol", None, 10 ** 7,
+                      none=name in ("max_rounds", "cpu"))
+        for name in ("round_ms", "warmup_ms", "agree", "run_quantile"):
+            check_number(getattr(self, name), name, "MeasureProtocol", None, 10 ** 7)
         if self.max_rounds is None:
             object.__setattr__(self, "max_rounds", 2 * self.rounds + 2)
         if self.rounds < 1 or self.min_runs < 1 or self.max_runs < self.min_runs:

@@ -45,6 +45,9 @@ def test_config_is_the_bound_arguments_with_defaults_and_resolution():
     assert child.config == {"depth": 3} and child.lin.in_features == 6
     with pytest.raises(TypeError, match="_Toy: .*unexpected keyword argument 'depth'"):
         _Toy(4, depth=2)
+    from pyg_nar.errors import PygNarError
+    with pytest.raises(PygNarError):  # a named error, for pipeline.train(model_kwargs=...)
+        _Toy(4, depth=2)
 
 
 def test_register_model_rejects_what_cannot_be_a_config():

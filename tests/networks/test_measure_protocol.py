@@ -125,6 +125,11 @@ def test_protocol_checks_its_fields():
     with pytest.raises(ValueError, match="cpu"):
         MeasureProtocol(cpu=-1)
     assert MeasureProtocol(rounds=3).max_rounds == 8
+    # an infinite or non-integer round count would never end: a named error at once
+    from pyg_nar.errors import ArgumentError
+    for bad in (dict(rounds=float("inf")), dict(rounds=2.5), dict(round_ms=float("nan")), dict(cpu=True)):
+        with pytest.raises(ArgumentError, match=f"MeasureProtocol: {next(iter(bad))} must be"):
+            MeasureProtocol(**bad)
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
