@@ -312,6 +312,9 @@ class BenchmarkDataset(SafeCache, InMemoryDataset):
         if self.pre_transform is not None:
             graphs = [self.pre_transform(g) for g in graphs]
         self.save(graphs, self.processed_paths[0])
+        # use the graphs just built, not the file: another process building the same cache at
+        # once (two jobs on one dataset) may replace it between this write and a read-back
+        self._cached = self.collate(graphs)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)}{', ' + self.options() if self.options() else ''})"

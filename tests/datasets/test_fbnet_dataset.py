@@ -60,3 +60,27 @@ def test_help_splits_are_devices_of_the_tables(data_root):
         pool, query = help_pools(space, table.latency[split["meta_test"][0]])
         assert len(pool) == int(0.8 * split["pool"]) and len(query) == 800
         assert pool.max() < split["pool"] <= query.min()
+
+
+def test_a_cache_replaced_while_it_is_built_does_not_fail(data_root, tmp_path, monkeypatch):
+    """Two jobs processing one dataset at once: the other one's file lands between this one's
+    write and its read-back. The graphs just built are used; the next load rebuilds the
+    mismatched file with a warning."""
+    import torch
+
+    from pyg_nar.datasets.base import SafeCache
+
+    save = SafeCache.save.__func__
+
+    def save_then_replaced(cls, data_list, path):
+        save(cls, data_list, path)
+        with open(path, "ab") as f:  # the concurrent writer's different bytes, same sidecar
+            f.write(b"\0")
+
+    monkeypatch.setattr(SafeCache, "save", classmethod(save_then_replaced))
+    ds = FBNet(str(tmp_path), device="fpga", raw_dir=data_root)
+    assert len(ds) == 5000 and torch.isfinite(ds.y).all()
+    monkeypatch.undo()
+    with pytest.warns(UserWarning, match="rebuilding it from the raw files"):
+        again = FBNet(str(tmp_path), device="fpga", raw_dir=data_root)
+    assert torch.equal(again.y, ds.y)
